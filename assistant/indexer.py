@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, chunk_notice, embed_text
+from .chunking import CHUNKER_VERSION, chunk_notice, embed_text, embed_views
 from .embeddings import Embedder
 from .errors import AssistantError, LoadError
 from .loaders import iter_notice_files, load_text
@@ -37,6 +37,7 @@ class BuildReport:
     chunks: int = 0
     embedded: int = 0  # chunks whose vectors had to be computed
     reused: int = 0
+    vectors: int = 0  # dense vectors: one per chunk plus its sentence windows
     removed: list[str] = field(default_factory=list)  # notice ids that left the index
     tokens: int = 0
     embed_seconds: float = 0.0
@@ -113,10 +114,15 @@ def build_index(
             chunks.extend(cs)
             report.files.append(FileResult(notice.source_path or "", notice.notice_id, True, "ok", len(cs)))
         cache = EmbeddingCache(index_dir / "cache", embedder.name, embedder.dim)
-        texts = [embed_text(c) for c in chunks]
+        views = [embed_views(c) for c in chunks]
+        texts = [t for vs in views for t in vs]
+        owners = np.array([i for i, vs in enumerate(views) for _ in vs], dtype=np.int64)
         keys = [cache.key(t) for t in texts]
         todo = sorted({k: i for i, k in enumerate(keys) if cache.get(k) is None}.values())
-        report.embedded, report.reused = len(todo), len(chunks) - len(todo)
+        todo.sort(key=lambda i: len(texts[i]))  # similar lengths batch together
+        report.vectors = len(texts)
+        report.embedded = len({owners[i] for i in todo})
+        report.reused = len(chunks) - report.embedded
         te = time.perf_counter()
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
@@ -142,11 +148,11 @@ def build_index(
             "chunker_version": CHUNKER_VERSION,
             "parser_version": PARSER_VERSION,
             "tokenizer": "jieba.lcut_for_search+stopwords",
-            "counts": {"notices": len(parsed), "chunks": len(chunks)},
+            "counts": {"notices": len(parsed), "chunks": len(chunks), "vectors": len(texts)},
             "sources": sources,
         }
         notice_rows = [dict(n.to_dict(), body=n.body, source_path=n.source_path) for n, _ in parsed]
-        final = write_version(index_dir, manifest, chunks, vectors, notice_rows, _bm25(chunks))
+        final = write_version(index_dir, manifest, chunks, vectors, owners, notice_rows, _bm25(chunks))
     report.version = final.name
     report.notices, report.chunks = len(parsed), len(chunks)
     report.seconds = time.perf_counter() - t0

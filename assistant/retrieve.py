@@ -94,20 +94,25 @@ class HybridSearcher:
         return np.array([c.notice_id in allowed for c in self.index.chunks], dtype=bool)
 
     def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> list[int]:
+        """Chunk rows by their best-matching vector (the unit or one of its sentence windows)."""
         import faiss
 
-        if self.index.faiss_index.ntotal == 0:
+        index, owners = self.index.faiss_index, self.index.owners
+        if index.ntotal == 0:
             return []
         q = self.embedder.encode_queries([query]).astype(np.float32)
         params = None
         if mask is not None:
-            ids = np.flatnonzero(mask).astype(np.int64)
+            ids = np.flatnonzero(mask[owners]).astype(np.int64)
             if not len(ids):
                 return []
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-        n = min(n, self.index.faiss_index.ntotal)
-        _, idx = self.index.faiss_index.search(q, n, params=params)
-        return [int(i) for i in idx[0] if i >= 0]
+        _, idx = index.search(q, min(n * 4, index.ntotal), params=params)
+        seen: dict[int, None] = {}
+        for i in idx[0]:
+            if i >= 0:
+                seen.setdefault(int(owners[i]), None)
+        return list(seen)[:n]
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None = None) -> list[int]:
         bm25 = self.index.bm25

@@ -123,6 +123,7 @@ class LoadedIndex:
     chunks: list[Chunk]
     notices: dict[str, dict[str, Any]]
     faiss_index: Any
+    owners: np.ndarray  # vector id → chunk row
     bm25: Any
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -155,6 +156,7 @@ def write_version(
     manifest: dict[str, Any],
     chunks: list[Chunk],
     vectors: np.ndarray,
+    owners: np.ndarray,
     notices: list[dict[str, Any]],
     bm25: Any,
 ) -> Path:
@@ -168,9 +170,10 @@ def write_version(
     tmp.mkdir()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(int(manifest["embedder"]["dim"])))
-    if len(chunks):
-        index.add_with_ids(vectors, np.arange(len(chunks), dtype=np.int64))
+    if len(vectors):
+        index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
     faiss.write_index(index, str(tmp / "vectors.faiss"))
+    np.save(tmp / "owners.npy", np.asarray(owners, dtype=np.int64), allow_pickle=False)  # vector id → chunk row
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
@@ -236,9 +239,10 @@ def load_index(index_dir: Path, embedder_name: str, dim: int, verify: bool = Tru
             chunks = [Chunk.from_dict(json.loads(line)) for line in f if line.strip()]
         with open(d / "notices.jsonl", encoding="utf-8") as f:
             notices = {n["notice_id"]: n for n in (json.loads(line) for line in f if line.strip())}
+        owners = np.load(d / "owners.npy", allow_pickle=False)
         bm25 = bm25s.BM25.load(str(d / "bm25"), allow_pickle=False) if (d / "bm25").is_dir() else None
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexMismatch(f"index {d} could not be read ({exc}); {REBUILD_HINT}") from None
-    if index.ntotal != len(chunks):
+    if index.ntotal != len(owners) or (len(owners) and int(owners.max()) >= len(chunks)):
         raise IndexMismatch(f"index {d} is inconsistent ({index.ntotal} vectors, {len(chunks)} chunks); {REBUILD_HINT}")
-    return LoadedIndex(d, manifest, chunks, notices, index, bm25)
+    return LoadedIndex(d, manifest, chunks, notices, index, owners, bm25)
