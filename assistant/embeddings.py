@@ -104,7 +104,8 @@ class SentenceTransformerEmbedder(Embedder):
         except Exception as exc:  # noqa: BLE001 - any load failure is a configuration problem
             raise AssistantError(f"cannot load sentence-transformers model '{model}' from disk: {exc}") from exc
         self.batch_size = batch_size
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.name = name or f"st:{model}"
         self._e5 = "e5" in model.lower()
 

