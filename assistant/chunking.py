@@ -72,7 +72,7 @@ def embed_views(chunk: Chunk) -> list[str]:
     sentences = [s for s in _SENTENCE.findall(chunk.text) if s.strip()]
     if len(sentences) < 2:
         return views
-    context = chunk.notice_title + (" " + chunk.trail.split(TRAIL_SEP)[-1] if TRAIL_SEP in chunk.trail else "")
+    context = chunk.trail  # the same heading trail the whole unit carries
     window = ""
     for sent in sentences:
         if window and len(window) + len(sent) > WINDOW_CHARS:

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     candidates: int = Field(50, ge=1, description="dense and BM25 candidates before fusion")
     rrf_k: int = Field(10, ge=1, description="RRF constant; smaller favours the top of each list")
-    dense_weight: float = Field(1.5, ge=0, description="RRF weight of the dense ranking")
+    dense_weight: float = Field(2.0, ge=0, description="RRF weight of the dense ranking")
     bm25_weight: float = Field(1.0, ge=0, description="RRF weight of the BM25 ranking")
     top_k: int = Field(5, ge=1, le=100)
     max_question_chars: int = Field(500, ge=1)

@@ -51,6 +51,7 @@ class Hit:
     score: float
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    similarity: float | None = None  # cosine of the best-matching vector of this chunk
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk
@@ -95,24 +96,28 @@ class HybridSearcher:
 
     def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> list[int]:
         """Chunk rows by their best-matching vector (the unit or one of its sentence windows)."""
+        return list(self.dense_scored(query, n, mask))
+
+    def dense_scored(self, query: str, n: int, mask: np.ndarray | None = None) -> dict[int, float]:
+        """Like :meth:`dense`, with each chunk's best cosine similarity (insertion-ordered, best first)."""
         import faiss
 
         index, owners = self.index.faiss_index, self.index.owners
         if index.ntotal == 0:
-            return []
+            return {}
         q = self.embedder.encode_queries([query]).astype(np.float32)
         params = None
         if mask is not None:
             ids = np.flatnonzero(mask[owners]).astype(np.int64)
             if not len(ids):
-                return []
+                return {}
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-        _, idx = index.search(q, min(n * 4, index.ntotal), params=params)
-        seen: dict[int, None] = {}
-        for i in idx[0]:
-            if i >= 0:
-                seen.setdefault(int(owners[i]), None)
-        return list(seen)[:n]
+        sims, idx = index.search(q, min(n * 4, index.ntotal), params=params)
+        best: dict[int, float] = {}
+        for sim, i in zip(sims[0], idx[0]):
+            if i >= 0 and len(best) < n:
+                best.setdefault(int(owners[i]), float(sim))
+        return best
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None = None) -> list[int]:
         bm25 = self.index.bm25
@@ -129,13 +134,14 @@ class HybridSearcher:
         if not query:
             return []
         mask = self._mask(filters or Filters())
-        dense = self.dense(query, self.candidates, mask)
+        dense_scores = self.dense_scored(query, self.candidates, mask)
+        dense = list(dense_scores)
         sparse = self.sparse(query, self.candidates, mask)
         fused = rrf([dense, sparse], k=self.rrf_k, weights=self.weights)[:k]
         d_rank = {doc: r for r, doc in enumerate(dense, 1)}
         s_rank = {doc: r for r, doc in enumerate(sparse, 1)}
         return [
-            Hit(rank, self.index.chunks[doc], score, d_rank.get(doc), s_rank.get(doc))
+            Hit(rank, self.index.chunks[doc], score, d_rank.get(doc), s_rank.get(doc), dense_scores.get(doc))
             for rank, (doc, score) in enumerate(fused, 1)
         ]
 

