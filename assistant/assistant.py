@@ -6,7 +6,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from dataclasses import astuple
+
+from .answer import Answer, compose, evidence_fits, question_kind, refusal_text
 from .config import Settings, get_settings
+from .followup import place_names, resolve
+from .text import normalize_query
 from .embeddings import Embedder, make_embedder
 from .errors import BadQuestion, NoticeNotFound
 from .indexer import BuildReport, Progress, build_index, stale_sources
@@ -14,6 +19,8 @@ from .notices import Notice, Section
 from .parse import parse_file
 from .retrieve import Filters, Hit, HybridSearcher
 from .store import LoadedIndex, load_index, read_manifest
+
+ASK_CANDIDATES = 8
 
 
 class Assistant:
@@ -46,6 +53,20 @@ class Assistant:
         s = self.settings
         idx = load_index(s.index_dir, self.embedder.name, self.embedder.dim)
         return HybridSearcher(idx, self.embedder, s.candidates, s.rrf_k, s.dense_weight, s.bm25_weight)
+
+    @property
+    def profile(self):
+        """What the corpus covers (for refusals), built once per index version."""
+        from .confidence import CorpusProfile
+
+        idx = self.index
+        if idx.extra.get("profile") is None:
+            texts = [n.get("title", "") + n.get("body", "") for n in idx.notices.values()]
+            idx.extra["profile"] = CorpusProfile(texts, set(getattr(idx.bm25, "vocab_dict", {}) or {}))
+            idx.extra["places"] = place_names(
+                [n.get("title", "") for n in idx.notices.values()] + [n.get("issuer") or "" for n in idx.notices.values()]
+            )
+        return idx.extra["profile"]
 
     def reload(self) -> None:
         """Switch to the index version that is current on disk (readers keep the old one until then)."""
@@ -86,6 +107,31 @@ class Assistant:
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         query = self.check_question(query)
         return self.searcher.search(query, k or self.settings.top_k, filters)
+
+    def ask(self, question: str, history: list[dict[str, Any]] | None = None, filters: Filters | None = None) -> Answer:
+        """Answer from the notices only, citing the units used; refuse when they do not answer."""
+        question = self.check_question(question)
+        profile = self.profile
+        plan = resolve(normalize_query(question), history, self.index.extra["places"], self.index.notices)
+        scope = filters
+        if plan.notice_ids and not (filters and filters.notice_ids):
+            scope = Filters(plan.notice_ids, *(astuple(filters)[1:] if filters else ()))
+        hits = self.searcher.search(plan.query, ASK_CANDIDATES, scope)
+        if plan.unit:
+            direct = [h for h in hits if (h.chunk.notice_id, h.chunk.path) == plan.unit]
+            direct = direct or [Hit(1, c, 1.0, similarity=1.0) for c in self.index.chunks
+                                if (c.notice_id, c.path) == plan.unit][:1]
+            hits = direct + [h for h in hits if h not in direct]
+        kind = question_kind(plan.query)
+        verdict = profile.assess(plan.query, hits) if not plan.unit else None
+        if verdict is None or verdict.reason is None:
+            text, citations = compose(plan.query, hits, kind)
+            if evidence_fits(kind, [c.chunk.text for c in citations]):
+                conf = verdict.confidence if verdict else 1.0
+                return Answer(question, text, True, citations, conf, plan.query)
+        notices = sorted(self.index.notices.values(), key=lambda n: n.get("date") or n.get("published") or "")
+        conf = verdict.confidence if verdict else 0.0
+        return Answer(question, refusal_text(notices), False, [], conf, plan.query)
 
     # -- notices ----------------------------------------------------------------------
     def find_notice_file(self, notice_id: str) -> Path | None:

@@ -145,7 +145,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     assistant = Assistant(settings)
     questions = read_questions(Path(args.questions))
-    out = run_eval(questions, lambda q, k: [h.to_dict() for h in assistant.search(q, k=k)], args.k)
+    ask = None if args.no_answers else (lambda q: assistant.ask(q).to_dict())
+    out = run_eval(questions, lambda q, k: [h.to_dict() for h in assistant.search(q, k=k)], args.k, ask)
     if args.json:
         _print_json(out)
         return 0
@@ -156,6 +157,15 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     rows = [("all", s)] + list(s["by_category"].items())
     for name, m in rows:
         print(f"{name:<10}{m['n']:>5}" + "".join(f"{m[c]:>8.3f}" for c in cols))
+    if "answers" in s:
+        a = s["answers"]
+        print(
+            f"\nanswers: first citation right {a['first_citation_right']:.3f}, states the fact {a['states_fact']:.3f}, "
+            f"out-of-corpus refused {a['out_of_corpus_refused']:.3f}, "
+            f"false refusals {len(a['false_refusals'])} {a['false_refusals'] or ''}".rstrip()
+        )
+        if a["answered_out_of_corpus"]:
+            print(f"answered although out of corpus: {', '.join(a['answered_out_of_corpus'])}")
     if s["misses"]:
         print("\nnot ranked first:")
         by_id = {r["id"]: r for r in out["results"]}
@@ -164,6 +174,56 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             got = f"{top['notice_id']} {top['path']}" if top else "nothing"
             print(f"  {qid}: {q.q}  -> top: {got}")
     return 0
+
+
+def _print_answer(answer) -> None:
+    print(answer.text)
+    if answer.citations:
+        print("\n出处：")
+        for c in answer.citations:
+            print(f"  {c.line()}")
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import Assistant
+
+    assistant = Assistant(settings)
+    _warn_if_stale(assistant)
+    answer = assistant.ask(args.question, filters=_filters(args))
+    if args.json:
+        d = answer.to_dict()
+        _print_json({k: d[k] for k in ("question", "answer", "answered", "citations", "confidence")})
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import Assistant
+
+    assistant = Assistant(settings)
+    history: list[dict] = []
+    print("通知问答（空行或 Ctrl-D 退出，/reset 清空对话）")
+    while True:
+        try:
+            question = input("问> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        if question == "/reset":
+            history.clear()
+            continue
+        try:
+            answer = assistant.ask(question, history=history)
+        except AssistantError as exc:
+            print(f"（{exc.message}）")
+            continue
+        _print_answer(answer)
+        print()
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": answer.text, "citations": [c.to_dict() for c in answer.citations]}]
 
 
 def _add_filter_args(p: argparse.ArgumentParser) -> None:
@@ -216,7 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("questions", metavar="QUESTIONS.jsonl")
     p.add_argument("-k", type=int, default=5, help="hits per question (default 5)")
     p.add_argument("--json", action="store_true", help="print {summary, results:[...]} as JSON")
+    p.add_argument("--no-answers", action="store_true", help="only measure retrieval (skip answering)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("ask", help="answer a question from the notices, with citations",
+                       description="Answer from the notices only; every sentence cites the unit it comes from. "
+                       "When the notices do not answer, says so (exit code 0, answered=false).")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print {question, answer, answered, citations:[...]} as JSON")
+    _add_filter_args(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="interactive chat in the terminal (keeps the conversation for follow-ups)",
+                       description="Type questions; follow-ups such as “那第二项呢？” or “海安的呢？” refer to the "
+                       "previous answer. Empty line or Ctrl-D quits; /reset clears the conversation.")
+    p.set_defaults(func=cmd_chat)
     return parser
 
 
@@ -236,3 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. piped into `head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -83,9 +83,40 @@ def summarize(questions: list[Question], results: list[dict[str, Any]], k: int) 
     return summary
 
 
-def run_eval(questions: list[Question], search: Callable[[str, int], list[dict[str, Any]]], k: int) -> dict[str, Any]:
+def answer_metrics(questions: list[Question], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """First citation right, answer states the fact, out-of-corpus refused, false refusals."""
+    answerable = [(q, r) for q, r in zip(questions, results) if q.notices]
+    outside = [(q, r) for q, r in zip(questions, results) if not q.notices]
+    first_right = [
+        bool(r["citations"]) and is_relevant(q, r["citations"][0]["notice_id"], r["citations"][0]["text"])
+        for q, r in answerable
+    ]
+    states = [any(squash(a) in squash(r.get("answer") or "") for a in q.anchors) for q, r in answerable]
+    n = len(answerable) or 1
+    return {
+        "first_citation_right": round(sum(first_right) / n, 4),
+        "states_fact": round(sum(states) / n, 4),
+        "out_of_corpus_refused": round(sum(not r["answered"] for _, r in outside) / (len(outside) or 1), 4),
+        "false_refusals": [q.id for q, r in answerable if not r["answered"]],
+        "answered_out_of_corpus": [q.id for q, r in outside if r["answered"]],
+    }
+
+
+def run_eval(
+    questions: list[Question],
+    search: Callable[[str, int], list[dict[str, Any]]],
+    k: int,
+    ask: Callable[[str], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     results = []
     for q in questions:
         hits = search(q.q, k)
-        results.append({"id": q.id, "hits": hits, "answered": None, "citations": []})
-    return {"summary": summarize(questions, results, k), "results": results}
+        row: dict[str, Any] = {"id": q.id, "hits": hits, "answered": None, "citations": []}
+        if ask is not None:
+            a = ask(q.q)
+            row.update(answered=a["answered"], citations=a["citations"], answer=a["answer"])
+        results.append(row)
+    summary = summarize(questions, results, k)
+    if ask is not None:
+        summary["answers"] = answer_metrics(questions, results)
+    return {"summary": summary, "results": results}
