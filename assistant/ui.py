@@ -57,9 +57,12 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
 def launch(host: str = "127.0.0.1", port: int = 7860) -> None:
     assistant = Assistant()
     status = assistant.index_status()
-    if not status["built"] or status["stale"]:
+    if not status["built"] or (status["stale"] and assistant.settings.rebuild_on_start):
         print("building the index from", assistant.settings.corpus_dir, file=sys.stderr)
         report = assistant.build_index()
         for f in report.failed:
             print(f"skipped {f.path}: {f.message}", file=sys.stderr)
+    elif status["stale"]:
+        print(f"note: serving an index older than the corpus ({', '.join(status['stale'])}); NA_REBUILD_ON_START=0",
+              file=sys.stderr)
     build_ui(assistant).launch(server_name=host, server_port=port, theme=THEME, footer_links=[])
