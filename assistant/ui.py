@@ -1,4 +1,4 @@
-"""Gradio UI (first cut: search with citations and the outline browser; chat arrives with answering)."""
+"""Gradio UI (first cut: answers with citations, search, and the outline browser)."""
 
 from __future__ import annotations
 
@@ -37,11 +37,32 @@ def _hits_html(assistant: Assistant, query: str, notice_ids: list[str]) -> str:
     return "\n".join(rows)
 
 
+def _answer_html(assistant: Assistant, question: str, notice_ids: list[str]) -> str:
+    try:
+        a = assistant.ask(question, filters=Filters(notice_ids=tuple(notice_ids or ())))
+    except AssistantError as exc:
+        return f"<p>⚠️ {html.escape(exc.message)}</p>"
+    body = html.escape(a.text).replace("\n", "<br>")
+    if not a.answered:
+        return f"<div class='refusal'>{body}</div>"
+    cites = "".join(
+        f"<li>[{c.n}] {html.escape(c.chunk.notice_title)}（{html.escape(c.chunk.notice_date or '日期不详')}） "
+        f"<b>{html.escape(c.chunk.path)}</b><br><small>{html.escape(c.chunk.text)}</small></li>"
+        for c in a.citations
+    )
+    return f"<div class='answer'>{body}</div><h4>出处</h4><ol style='list-style:none;padding:0'>{cites}</ol>"
+
+
 def build_ui(assistant: Assistant) -> gr.Blocks:
     notices = {n["notice_id"]: n for n in assistant.index.notices.values()}
     choices = [(f"{n['title']}（{n.get('date') or n.get('published') or '日期不详'}）", nid) for nid, n in notices.items()]
     with gr.Blocks(title="通知问答助手", analytics_enabled=False) as demo:
         gr.Markdown("## 通知问答助手\n从已发布的通知中查找答案，每条结果注明出处（通知标题、日期和条款路径）。")
+        with gr.Tab("问答"):
+            question = gr.Textbox(label="问题", placeholder="例如：海安市对涉企检查做了哪些整改？")
+            scope_a = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")
+            answer = gr.HTML()
+            question.submit(lambda q, s: _answer_html(assistant, q, s), [question, scope_a], answer)
         with gr.Tab("检索"):
             query = gr.Textbox(label="问题", placeholder="例如：花都区2024年新增了多少学位？")
             scope = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")

@@ -244,7 +244,8 @@ def main() -> int:
                   + table(["corpus", "notices", "chunks", "vectors", "build s", "load s", "p50 ms", "p95 ms",
                            "RSS model only MB", "RSS MB", "peak RSS MB", "load avg"], lat_rows)
                   + "\n\nSynthetic builds reuse the real corpus's embedding cache (nothing re-embedded): their build s "
-                  "is parsing, chunking, hashing, BM25 and writing.")
+                  "is parsing, chunking, hashing, BM25 and writing. load avg = 1-min load after the queries; above "
+                  f"{os.cpu_count()} (the CPU count) other processes competed and latencies are inflated.")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
