@@ -139,3 +139,30 @@ def test_chat_follow_up_by_ordinal(real_assistant):
     notice = real_assistant.index.notices[top.notice_id]
     expected = sibling_path(notice["sections"], top.path, 3)
     assert expected and follow.answered and follow.citations[0].chunk.path == expected
+
+
+@pytest.mark.slow
+def test_terminal_chat_keeps_the_conversation(real_index, real_assistant):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    q1 = "花都区怎样完善产业园区周边的道路配套？"
+    top = real_assistant.ask(q1).citations[0].chunk
+    expected = sibling_path(real_assistant.index.notices[top.notice_id]["sections"], top.path, 3)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "chat"],
+        input=f"{q1}\n那第三项呢？\n/reset\n那第三项呢？\n\n",
+        cwd=ROOT,
+        env=dict(os.environ, NA_INDEX_DIR=str(real_index), NA_CORPUS_DIR=str(CORPUS)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    turns = out.stdout.split("问> ")
+    assert len(turns) == 6  # banner, three answers, the reset, the final empty line
+    assert f" {expected}" in turns[2]  # the follow-up cites the sibling numbered 三
+    assert f" {expected}" not in turns[4]  # after /reset there is nothing to follow up on

@@ -132,7 +132,10 @@ def test_cli_contracts_on_the_real_index(real_index):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["summary"]["R@1"] >= 0.9 and len(data["results"]) == len(read_questions(DEV_QUESTIONS))
-    assert set(data["results"][0]) == {"id", "hits", "answered", "citations"}
+    first = data["results"][0]
+    assert {"id", "hits", "answered", "citations"} <= set(first) and isinstance(first["answered"], bool)
+    assert set(first["citations"][0]) >= {"n", "notice_id", "notice_title", "path", "label", "text"}
+    assert data["summary"]["answers"]["out_of_corpus_refused"] == 1.0
 
     out = run("search", "   ")
     assert out.returncode == 2 and out.stderr.strip() == "error: the question is empty"
