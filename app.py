@@ -1,8 +1,8 @@
-"""Start the web app on the bundled corpus: ``python app.py`` (host/port from NA_HOST / NA_PORT)."""
+"""Start the web app on the bundled corpus: ``python app.py`` (NA_HOST / NA_PORT, default 127.0.0.1:7860)."""
 
 import os
 
-from assistant.ui import launch
+from assistant.api import serve
 
 if __name__ == "__main__":
-    launch(os.environ.get("NA_HOST", "127.0.0.1"), int(os.environ.get("NA_PORT", "7860")))
+    serve(os.environ.get("NA_HOST", "127.0.0.1"), int(os.environ.get("NA_PORT", "7860")))

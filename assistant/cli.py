@@ -226,6 +226,14 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                     {"role": "assistant", "content": answer.text, "citations": [c.to_dict() for c in answer.citations]}]
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .api import serve
+    from .assistant import Assistant
+
+    serve(args.host, args.port, Assistant(settings))
+    return 0
+
+
 def _add_filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notice", action="append", metavar="ID", help="only this notice (repeatable)")
     p.add_argument("--issuer", help="only notices whose issuer or title contains this text")
@@ -291,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Type questions; follow-ups such as “那第二项呢？” or “海安的呢？” refer to the "
                        "previous answer. Empty line or Ctrl-D quits; /reset clears the conversation.")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="start the web app and HTTP API",
+                       description="One process: the Gradio UI at /, the REST API under /api (docs at /docs), an "
+                       "OpenAI-compatible /v1/chat/completions, and /healthz. Builds the index first if needed.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -75,15 +75,16 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
     return demo
 
 
-def launch(host: str = "127.0.0.1", port: int = 7860) -> None:
-    assistant = Assistant()
+def prepare_index(assistant: Assistant) -> None:
+    """Build a missing index (or a stale one, unless NA_REBUILD_ON_START=0), logging to stderr."""
     status = assistant.index_status()
     if not status["built"] or (status["stale"] and assistant.settings.rebuild_on_start):
-        print("building the index from", assistant.settings.corpus_dir, file=sys.stderr)
-        report = assistant.build_index()
+        print(f"building the index from {assistant.settings.corpus_dir}/ ...", file=sys.stderr, flush=True)
+        report = assistant.build_index(progress=lambda done, total: print(
+            f"  embedded {done}/{total}", file=sys.stderr, flush=True) if done == total or done % 320 == 0 else None)
         for f in report.failed:
             print(f"skipped {f.path}: {f.message}", file=sys.stderr)
+        print(f"index ready: {report.notices} notices, {report.chunks} chunks", file=sys.stderr, flush=True)
     elif status["stale"]:
-        print(f"note: serving an index older than the corpus ({', '.join(status['stale'])}); NA_REBUILD_ON_START=0",
-              file=sys.stderr)
-    build_ui(assistant).launch(server_name=host, server_port=port, theme=THEME, footer_links=[])
+        print(f"note: serving an index older than the corpus ({', '.join(status['stale'])})", file=sys.stderr)
+    assistant.index  # load (and verify) before the port opens
