@@ -136,11 +136,11 @@ def evidence_fits(kind: str, texts: list[str]) -> bool:
     if kind == "date":
         return bool(re.search(r"\d{4}年|\d{1,2}月|\d{1,2}日|年底|月底|上旬|中旬|下旬", joined))
     if kind == "person":
-        import jieba.posseg as pseg
+        from .confidence import pos_tags
 
         if _ROLE.search(joined):
             return True
-        words = [(w.word, w.flag) for w in pseg.lcut(joined)]
+        words = pos_tags(joined)
         return any(f == "nr" and 2 <= len(w) <= 3 and nxt in _TITLES for (w, f), (nxt, _) in zip(words, words[1:]))
     return True
 

@@ -24,7 +24,7 @@ _GENERIC = frozenset("问题 情况 方面 工作 东西 地方 事情 内容 �
 _lock = threading.Lock()
 
 
-def _pseg(text: str) -> list[tuple[str, str]]:
+def pos_tags(text: str) -> list[tuple[str, str]]:
     import jieba.posseg as pseg
 
     with _lock:  # jieba's POS tagger is not thread-safe on first use
@@ -53,7 +53,7 @@ class CorpusProfile:
         tokens = tokenize(question)
         if tokens and not any(t in self.vocab for t in tokens):
             return Assessment(0.0, "no word of the question occurs in the notices")
-        words = _pseg(question)
+        words = pos_tags(question)
         places = [w for w, f in words if f == "ns" and len(w) >= 2]
         missing_places = [p for p in places if not self.contains(p)]
         if missing_places:
