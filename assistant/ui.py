@@ -1,4 +1,4 @@
-"""Gradio UI (first cut: answers with citations, search, and the outline browser)."""
+"""Gradio UI (first cut: a streamed chat with a citation panel, search, and the outline browser)."""
 
 from __future__ import annotations
 
@@ -37,20 +37,39 @@ def _hits_html(assistant: Assistant, query: str, notice_ids: list[str]) -> str:
     return "\n".join(rows)
 
 
-def _answer_html(assistant: Assistant, question: str, notice_ids: list[str]) -> str:
-    try:
-        a = assistant.ask(question, filters=Filters(notice_ids=tuple(notice_ids or ())))
-    except AssistantError as exc:
-        return f"<p>⚠️ {html.escape(exc.message)}</p>"
-    body = html.escape(a.text).replace("\n", "<br>")
-    if not a.answered:
-        return f"<div class='refusal'>{body}</div>"
-    cites = "".join(
-        f"<li>[{c.n}] {html.escape(c.chunk.notice_title)}（{html.escape(c.chunk.notice_date or '日期不详')}） "
-        f"<b>{html.escape(c.chunk.path)}</b><br><small>{html.escape(c.chunk.text)}</small></li>"
-        for c in a.citations
+def _citations_html(answer) -> str:
+    if not answer.answered:
+        return "<div class='refusal'><b>通知中没有找到答案</b><br>可换个说法，或写明地区、部门和具体事项。</div>"
+    items = "".join(
+        f"<li><b>[{c.n}]</b> {html.escape(c.chunk.notice_title)}（{html.escape(c.chunk.notice_date or '日期不详')}）"
+        f"<br><code>{html.escape(c.chunk.path)}</code><blockquote>{html.escape(c.chunk.text)}</blockquote></li>"
+        for c in answer.citations
     )
-    return f"<div class='answer'>{body}</div><h4>出处</h4><ol style='list-style:none;padding:0'>{cites}</ol>"
+    return f"<ol style='list-style:none;padding:0'>{items}</ol>"
+
+
+def _respond(assistant: Assistant, question: str, messages: list, history: list, notice_ids: list[str]):
+    """Stream one answer into the chat; the side panel shows its citations."""
+    question = (question or "").strip()
+    if not question:
+        yield messages, history, gr.skip(), ""
+        return
+    messages = [*messages, {"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+    try:
+        for kind, payload in assistant.ask_stream(question, history=history,
+                                                  filters=Filters(notice_ids=tuple(notice_ids or ()))):
+            if kind == "delta":
+                messages[-1] = {"role": "assistant", "content": messages[-1]["content"] + payload}
+                yield messages, history, gr.skip(), ""
+            else:
+                messages[-1] = {"role": "assistant", "content": payload.text}
+                history = [*history, {"role": "user", "content": question},
+                           {"role": "assistant", "content": payload.text,
+                            "citations": [c.to_dict() for c in payload.citations]}]
+                yield messages, history, _citations_html(payload), ""
+    except AssistantError as exc:
+        messages[-1] = {"role": "assistant", "content": f"⚠️ {exc.message}"}
+        yield messages, history, gr.skip(), ""
 
 
 def build_ui(assistant: Assistant) -> gr.Blocks:
@@ -59,10 +78,22 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
     with gr.Blocks(title="通知问答助手", analytics_enabled=False) as demo:
         gr.Markdown("## 通知问答助手\n从已发布的通知中查找答案，每条结果注明出处（通知标题、日期和条款路径）。")
         with gr.Tab("问答"):
-            question = gr.Textbox(label="问题", placeholder="例如：海安市对涉企检查做了哪些整改？")
-            scope_a = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")
-            answer = gr.HTML()
-            question.submit(lambda q, s: _answer_html(assistant, q, s), [question, scope_a], answer)
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="对话", height=460, render_markdown=False)
+                    with gr.Row():
+                        box = gr.Textbox(show_label=False, placeholder="例如：海安市对涉企检查做了哪些整改？", scale=4)
+                        send = gr.Button("提问", variant="primary", scale=1)
+                    scope_a = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")
+                    clear = gr.Button("清空对话")
+                with gr.Column(scale=2):
+                    gr.Markdown("#### 出处")
+                    cites = gr.HTML("<p>回答中的 [n] 对应这里的条文。</p>")
+            history = gr.State([])
+            run = lambda q, m, h, s: (yield from _respond(assistant, q, m, h, s))  # noqa: E731
+            for trigger in (box.submit, send.click):
+                trigger(run, [box, chat, history, scope_a], [chat, history, cites, box])
+            clear.click(lambda: ([], [], "<p>回答中的 [n] 对应这里的条文。</p>"), None, [chat, history, cites])
         with gr.Tab("检索"):
             query = gr.Textbox(label="问题", placeholder="例如：花都区2024年新增了多少学位？")
             scope = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")
