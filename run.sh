@@ -32,11 +32,25 @@ setup() {
     echo "$want" > "$stamp"
 }
 
+ensure_browser() {
+    # The browser tests drive Debian's chromium (with a CJK font so pages render readable screenshots).
+    if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+        return 0
+    fi
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing chromium and a CJK font (apt-get)" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+    else
+        echo "setup: the browser tests need Debian's chromium and fonts-wqy-microhei (apt-get install them as root)" >&2
+    fi
+}
+
 setup
 case "$what" in
     setup) ;;
     app) exec .venv/bin/python app.py "$@" ;;
-    test) exec .venv/bin/python -m pytest "$@" ;;
+    test) ensure_browser; exec .venv/bin/python -m pytest "$@" ;;
     bench) exec .venv/bin/python benchmarks/bench.py "$@" ;;
     *) echo "usage: ./run.sh [app|test|bench|setup] [args...]" >&2; exit 2 ;;
 esac

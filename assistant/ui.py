@@ -15,7 +15,7 @@ from .errors import AssistantError  # noqa: E402
 from .retrieve import Filters  # noqa: E402
 
 # System fonts only: the default theme would fetch web fonts from the internet.
-THEME = gr.themes.Default(font=["system-ui", "PingFang SC", "Microsoft YaHei", "sans-serif"],
+THEME = gr.themes.Default(font=["system-ui", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
 
 

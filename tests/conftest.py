@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,33 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_assistant(real_index: Path) -> Assistant:
     return make_assistant(real_index, CORPUS)
+
+
+@pytest.fixture(scope="session")
+def live_server(real_assistant):
+    """The real app (API + Gradio) served by uvicorn on a free loopback port."""
+    import httpx
+    import uvicorn
+
+    from assistant.api import build_server_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(build_server_app(real_assistant), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        yield client
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(live_server):
+    return live_server

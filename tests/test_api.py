@@ -4,36 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 
-import httpx
 import pytest
-import uvicorn
-
-from assistant.api import build_server_app
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(real_assistant):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(build_server_app(real_assistant), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        yield client
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_healthz(server, real_assistant):
