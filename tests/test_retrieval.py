@@ -205,3 +205,12 @@ def test_langchain_retriever_adapter(hash_assistant):
     assert len(docs) == 2
     assert "6万吨/日" in docs[0].page_content
     assert docs[0].metadata["notice_id"].startswith("003_") and docs[0].metadata["path"]
+
+
+def test_embedding_cache_can_live_elsewhere(tmp_path, corpus_copy):
+    cache = tmp_path / "shared-cache"
+    a = make_assistant(tmp_path / "index", corpus_copy, HashingEmbedder(64), embedder="hash:64", cache_dir=cache)
+    a.build_index()
+    assert (cache / "hash_64" / "vectors.npy").exists() and not (tmp_path / "index" / "cache").exists()
+    other = make_assistant(tmp_path / "index2", corpus_copy, CountingEmbedder(64), embedder="hash:64", cache_dir=cache)
+    assert other.build_index().embedded == 0 and other.embedder.seen == []
