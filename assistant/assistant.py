@@ -223,8 +223,8 @@ class Assistant:
 
 
 def notice_from_dict(d: dict[str, Any]) -> Notice:
-    def section(s: dict[str, Any], kind_hint: str = "") -> Section:
-        return Section(kind_hint, s["label"], s["path"], s["heading"], s["text"], [section(c) for c in s["children"]])
+    def section(s: dict[str, Any]) -> Section:  # kinds are not part of the stored outline
+        return Section("", s["label"], s["path"], s["heading"], s["text"], [section(c) for c in s["children"]])
 
     return Notice(
         d["notice_id"], d["title"], d.get("issuer"), d.get("date"), d.get("published"), d.get("source"),

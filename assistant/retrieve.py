@@ -94,12 +94,9 @@ class HybridSearcher:
             allowed.add(nid)
         return np.array([c.notice_id in allowed for c in self.index.chunks], dtype=bool)
 
-    def dense(self, query: str, n: int, mask: np.ndarray | None = None) -> list[int]:
-        """Chunk rows by their best-matching vector (the unit or one of its sentence windows)."""
-        return list(self.dense_scored(query, n, mask))
-
     def dense_scored(self, query: str, n: int, mask: np.ndarray | None = None) -> dict[int, float]:
-        """Like :meth:`dense`, with each chunk's best cosine similarity (insertion-ordered, best first)."""
+        """Chunk rows by their best-matching vector (the unit or one of its sentence windows), with that
+        vector's cosine similarity; insertion-ordered, best first."""
         import faiss
 
         index, owners = self.index.faiss_index, self.index.owners
