@@ -7,15 +7,26 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from .assistant import Assistant
 from .errors import AssistantError
+from .limits import Busy, Gate
 from .retrieve import Filters
 
 MODEL_ID = "notice-assistant"
+EMBED_PATH = "/embed"
+
+
+class Refused(AssistantError):
+    """A request the service will not serve (limits, disabled features, a wrong token)."""
+
+    def __init__(self, message: str, status: int, retry_after: int | None = None):
+        super().__init__(message)
+        self.http_status = status
+        self.retry_after = retry_after
 
 
 class Turn(BaseModel):
@@ -66,14 +77,80 @@ def _local_docs(app: FastAPI) -> None:
         )
 
 
-def create_app(assistant: Assistant) -> FastAPI:
+def content_security_policy(frame_ancestors: str) -> str:
+    # Gradio's front end needs inline styles/scripts and eval; nothing may load from another origin,
+    # and remote images (say, from markdown in a notice) are not rendered.
+    return ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
+            f"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}")
+
+
+def _is_embed(path: str) -> bool:
+    return path == EMBED_PATH or path.startswith(EMBED_PATH + "/")
+
+
+def _security(app: FastAPI, assistant: Assistant) -> None:
+    """Headers on every response; file uploads only where the admin page needs them."""
+    s = assistant.settings
+    embed_csp = content_security_policy(" ".join(dict.fromkeys(["'self'", *s.origins("frame_ancestors")])))
+    page_csp = content_security_policy("'self'")
+    uploads_allowed = bool(s.admin_token) and not s.kiosk
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        path = request.url.path
+        if path.endswith("/gradio_api/upload") and (not uploads_allowed or _is_embed(path)):
+            response = JSONResponse({"error": "uploads are disabled here"}, status_code=403)
+        else:
+            response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if _is_embed(path):
+            response.headers["Content-Security-Policy"] = embed_csp
+        else:
+            response.headers["Content-Security-Policy"] = page_csp
+            response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+    origins = s.origins("cors_origins")
+    if origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "local"
+
+
+def create_app(assistant: Assistant, gate: Gate | None = None) -> FastAPI:
     app = FastAPI(title="Notice Assistant API", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Answers from official notices with exact citations. Questions in plain Chinese.")
     _local_docs(app)
+    _security(app, assistant)
+    settings = assistant.settings
+    gate = gate or Gate.from_settings(settings)
 
     @app.exception_handler(AssistantError)
     async def domain_error(_: Request, exc: AssistantError) -> JSONResponse:
-        return JSONResponse({"error": exc.message}, status_code=exc.http_status)
+        headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
+        return JSONResponse({"error": exc.message}, status_code=exc.http_status, headers=headers)
+
+    def admit(request: Request) -> None:
+        client = _client(request)
+        if not gate.rate.allow(client):
+            wait = gate.rate.retry_after(client)
+            raise Refused(f"too many questions from this address; try again in {wait} s", 429, wait)
+
+    def limited_ask(question: str, history, filters=None):
+        limit = settings.kiosk_question_chars if settings.kiosk else None
+        assistant.check_question(question, limit)
+        try:
+            with gate.admission.slot():
+                return assistant.ask(question, history=history, filters=filters)
+        except Busy:
+            raise Refused("the service is busy; try again in a few seconds", 503, 5) from None
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -82,10 +159,10 @@ def create_app(assistant: Assistant) -> FastAPI:
                 "index_built": idx.manifest.get("created"), "version": idx.version}
 
     @app.post("/api/ask")
-    def ask(req: AskRequest) -> dict[str, Any]:
+    def ask(req: AskRequest, request: Request) -> dict[str, Any]:
+        admit(request)
         history = [t.model_dump() for t in req.history] if req.history else None
-        answer = assistant.ask(req.question, history=history, filters=Filters(tuple(req.notice_ids or ())))
-        return _answer_json(answer)
+        return _answer_json(limited_ask(req.question, history, Filters(tuple(req.notice_ids or ()))))
 
     @app.get("/api/search")
     def search(q: str = Query(..., min_length=1, max_length=2_000), k: int = Query(5, ge=1, le=50)) -> dict[str, Any]:
@@ -107,27 +184,51 @@ def create_app(assistant: Assistant) -> FastAPI:
         return {k: notice.get(k) for k in ("notice_id", "title", "issuer", "date", "published", "source",
                                            "preamble", "sections", "closing")}
 
+    @app.post("/api/notices")
+    def add(files: list[UploadFile] = File(..., description="notice files: txt, md, html, docx, pdf"),
+            authorization: str | None = Header(None, description="Bearer <NA_ADMIN_TOKEN>")) -> dict[str, Any]:
+        """Add notices to the corpus and rebuild the index (admin token; disabled in kiosk mode)."""
+        from .admin import add_notices, token_ok
+
+        if settings.kiosk:
+            raise Refused("adding notices is disabled in kiosk mode", 403)
+        if not settings.admin_token:
+            raise Refused("adding notices is disabled (set NA_ADMIN_TOKEN to enable it)", 403)
+        given = authorization[7:] if authorization and authorization.startswith("Bearer ") else None
+        if not token_ok(given, settings.admin_token.get_secret_value()):
+            raise Refused("missing or wrong admin token (Authorization: Bearer <token>)", 401)
+        if len(files) > 50:
+            raise Refused("at most 50 files per request", 413)
+        uploads = [(f.filename or "upload", f.file.read(settings.max_file_bytes + 1)) for f in files]
+        return add_notices(assistant, uploads).to_dict()
+
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "local"}]}
 
     @app.post("/v1/chat/completions")
-    def chat(req: ChatRequest):
+    def chat(req: ChatRequest, request: Request):
+        admit(request)
         turns = [t.model_dump() for t in req.messages if t.role != "system"]
         if not turns or turns[-1]["role"] != "user":
             raise AssistantError("the last message must come from the user")
         question, history = turns[-1]["content"], turns[:-1] or None
         base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "created": int(time.time()), "model": MODEL_ID}
         if not req.stream:
-            answer = assistant.ask(question, history=history)
-            message = {"role": "assistant", "content": _chat_content(answer)}
+            reply = limited_ask(question, history)
+            message = {"role": "assistant", "content": _chat_content(reply)}
             return dict(base, object="chat.completion",
                         choices=[{"index": 0, "message": message, "finish_reason": "stop"}],
-                        citations=[c.to_dict() for c in answer.citations], answered=answer.answered,
+                        citations=[c.to_dict() for c in reply.citations], answered=reply.answered,
                         usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
 
-        events = assistant.ask_stream(question, history=history)  # errors surface before streaming starts
-        first = next(events)
+        assistant.check_question(question, settings.kiosk_question_chars if settings.kiosk else None)
+        events = assistant.ask_stream(question, history=history)
+        try:
+            with gate.admission.slot():  # retrieval and checks happen before the first event
+                first = next(events)
+        except Busy:
+            raise Refused("the service is busy; try again in a few seconds", 503, 5) from None
 
         def sse():
             def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -156,21 +257,40 @@ def create_app(assistant: Assistant) -> FastAPI:
 
 
 def build_server_app(assistant: Assistant):
-    """The API plus the Gradio UI mounted at ``/``."""
+    """The API, the compact chat at ``/embed`` and the staff (or kiosk) page at ``/``."""
     import gradio as gr
 
-    from .ui import THEME, build_ui
+    from .ui import THEME, build_ui, page_css, page_js
 
-    app = create_app(assistant)
-    return gr.mount_gradio_app(app, build_ui(assistant), path="/", theme=THEME, footer_links=[])
+    from fastapi.responses import RedirectResponse
+
+    s = assistant.settings
+    gate = Gate.from_settings(s)
+    app = create_app(assistant, gate)
+    app.add_api_route(EMBED_PATH, lambda: RedirectResponse(EMBED_PATH + "/"), include_in_schema=False)
+    main = "kiosk" if s.kiosk else "staff"
+    common = dict(theme=THEME, footer_links=[], mcp_server=False, pwa=False, ssr_mode=False, show_error=False,
+                  max_file_size=f"{s.max_file_mb:g}mb")
+    gr.mount_gradio_app(app, build_ui(assistant, "embed", gate), path=EMBED_PATH, css=page_css("embed"), **common)
+    return gr.mount_gradio_app(app, build_ui(assistant, main, gate), path="/", css=page_css(main),
+                               js=page_js(main, s), **common)
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, assistant: Assistant | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 7860, assistant: Assistant | None = None, kiosk: bool | None = None) -> None:
     """One uvicorn process: the index is ready before the port is."""
     import uvicorn
 
+    from .config import get_settings
     from .ui import prepare_index
 
-    assistant = assistant or Assistant()
+    if assistant is None:
+        settings = get_settings()
+        if kiosk is not None:
+            settings = settings.model_copy(update={"kiosk": kiosk})
+        assistant = Assistant(settings)
+    elif kiosk is not None:
+        assistant.settings = assistant.settings.model_copy(update={"kiosk": kiosk})
     prepare_index(assistant)
+    mode = "kiosk" if assistant.settings.kiosk else "staff"
+    print(f"serving the {mode} page at http://{host}:{port}/ (embed: /embed, API docs: /docs)", flush=True)
     uvicorn.run(build_server_app(assistant), host=host, port=port, log_level="info")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from .config import Settings, get_settings
 from .followup import place_names, resolve
 from .text import normalize_query
 from .embeddings import Embedder, make_embedder
-from .errors import BadQuestion, NoticeNotFound
+from .errors import AssistantError, BadQuestion, NoticeNotFound
 from .indexer import BuildReport, Progress, build_index, stale_sources
 from .notices import Notice, Section
 from .parse import parse_file
@@ -101,11 +102,13 @@ class Assistant:
                 "counts": manifest.get("counts", {}), "embedder": manifest.get("embedder"), "stale": stale}
 
     # -- questions --------------------------------------------------------------------
-    def check_question(self, question: str) -> str:
+    def check_question(self, question: str, limit: int | None = None) -> str:
         if not isinstance(question, str) or not question.strip():
-            raise BadQuestion("the question is empty")
-        if len(question) > self.settings.max_question_chars:
-            raise BadQuestion(f"the question is too long ({len(question)} > {self.settings.max_question_chars} characters)")
+            raise BadQuestion("the question is empty", zh="请先输入问题。")
+        limit = limit or self.settings.max_question_chars
+        if len(question) > limit:
+            raise BadQuestion(f"the question is too long ({len(question)} > {limit} characters)",
+                              zh=f"问题太长了（{len(question)} 字），请精简到 {limit} 字以内。")
         return question.strip()
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
@@ -198,6 +201,22 @@ class Assistant:
             return
         yield "answer", self._generated(base, hits, "".join(parts))
 
+    def suggestions(self, n: int = 4) -> list[str]:
+        """Questions drawn from the corpus that the assistant answers (cached per index version)."""
+        idx = self.index
+        if idx.extra.get("suggestions") is None:
+            found: list[str] = []
+            for question in _candidate_questions(list(idx.notices.values())):
+                if len(found) >= n:
+                    break
+                try:
+                    if self.ask(question).answered:
+                        found.append(question)
+                except AssistantError:
+                    continue
+            idx.extra["suggestions"] = found
+        return list(idx.extra["suggestions"])
+
     # -- notices ----------------------------------------------------------------------
     def find_notice_file(self, notice_id: str) -> Path | None:
         from .loaders import SUPPORTED_SUFFIXES
@@ -220,6 +239,30 @@ class Assistant:
         if manifest and file_or_id in manifest.get("sources", {}):
             return notice_from_dict(self.index.notices[file_or_id])
         raise NoticeNotFound(f"no notice file or id '{file_or_id}' (looked in {self.settings.corpus_dir}/ and the index)")
+
+
+def _who(issuer: str) -> str:
+    return re.sub(r"(委员会|党委|党组|委)$", "", re.sub(r"^中共", "", issuer))
+
+
+def _topic(heading: str) -> str | None:
+    topic = re.sub(r"^关于|(方面|的整改|工作)?[。,，:：;；]*$", "", heading.strip())
+    return topic if 4 <= len(topic) <= 16 and not re.search(r"[，,。；;]", topic) else None
+
+
+def _candidate_questions(notices: list[dict[str, Any]]) -> Iterator[str]:
+    """One question per notice in turn (newest first), from its second-level headings."""
+    per_notice: list[list[str]] = []
+    for notice in sorted(notices, key=lambda n: n.get("date") or n.get("published") or "", reverse=True):
+        if not notice.get("issuer"):
+            continue
+        who = _who(notice["issuer"])
+        topics = [_topic(c["heading"]) for s in notice.get("sections", []) for c in s.get("children", [])]
+        per_notice.append([f"{who}在{t}方面做了哪些工作？" for t in topics if t])
+    for round_ in range(max((len(q) for q in per_notice), default=0)):
+        for questions in per_notice:
+            if round_ < len(questions):
+                yield questions[round_]
 
 
 def notice_from_dict(d: dict[str, Any]) -> Notice:

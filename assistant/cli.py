@@ -230,6 +230,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .api import serve
     from .assistant import Assistant
 
+    if args.kiosk:
+        settings = settings.model_copy(update={"kiosk": True})
     serve(args.host, args.port, Assistant(settings))
     return 0
 
@@ -305,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "OpenAI-compatible /v1/chat/completions, and /healthz. Builds the index first if needed.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--kiosk", action="store_true",
+                   help="public kiosk: chat only, large text, reset and idle reset, rate and queue limits "
+                   "(same as NA_KIOSK=1)")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -12,10 +12,12 @@ class AssistantError(Exception):
 
     exit_code = 1
     http_status = 400
+    zh_default = "出了点问题，请稍后再试。"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, zh: str | None = None):
         super().__init__(message)
         self.message = message
+        self.zh = zh or self.zh_default  # what the Chinese UI shows
 
     def __str__(self) -> str:
         return self.message
@@ -29,6 +31,7 @@ class LoadError(AssistantError):
 
     def __init__(self, path: str, reason: str):
         super().__init__(f"{path}: {reason}")
+        self.zh = f"{path}：{reason}"
         self.path = path
         self.reason = reason
 
@@ -36,6 +39,7 @@ class LoadError(AssistantError):
 class NoticeNotFound(AssistantError):
     exit_code = 3
     http_status = 404
+    zh_default = "没有找到这份通知。"
 
 
 class IndexMissing(AssistantError):
@@ -43,6 +47,7 @@ class IndexMissing(AssistantError):
 
     exit_code = 4
     http_status = 503
+    zh_default = "索引还没有建立，请联系管理员。"
 
 
 class IndexMismatch(AssistantError):
@@ -50,6 +55,7 @@ class IndexMismatch(AssistantError):
 
     exit_code = 4
     http_status = 503
+    zh_default = "索引无法使用（可能已损坏或与模型不符），请联系管理员重建。"
 
 
 class IndexBusy(AssistantError):
@@ -57,6 +63,7 @@ class IndexBusy(AssistantError):
 
     exit_code = 5
     http_status = 409
+    zh_default = "索引正在重建，请稍后再试。"
 
 
 class BadQuestion(AssistantError):
@@ -64,3 +71,4 @@ class BadQuestion(AssistantError):
 
     exit_code = 2
     http_status = 422
+    zh_default = "这个问题无法处理，请换个说法。"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -55,29 +56,47 @@ def real_assistant(real_index: Path) -> Assistant:
     return make_assistant(real_index, CORPUS)
 
 
-@pytest.fixture(scope="session")
-def live_server(real_assistant):
-    """The real app (API + Gradio) served by uvicorn on a free loopback port."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(assistant: Assistant, port: int | None = None):
+    """The real app (API + Gradio) served by uvicorn on a loopback port; yields an httpx client."""
     import httpx
     import uvicorn
 
     from assistant.api import build_server_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(build_server_app(real_assistant), host="127.0.0.1", port=port,
+    port = port or free_port()
+    srv = uvicorn.Server(uvicorn.Config(build_server_app(assistant), host="127.0.0.1", port=port,
                                         log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.time() + 30
+    deadline = time.time() + 60
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
     assert srv.started
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def variant(real_assistant: Assistant, real_index: Path, **settings_kw) -> Assistant:
+    """Another configuration over the same real index, sharing the loaded model."""
+    return make_assistant(real_index, CORPUS, real_assistant.embedder, **settings_kw)
+
+
+@pytest.fixture(scope="session")
+def live_server(real_assistant):
+    """The staff app over the real index (admin off: no token)."""
+    with serving(real_assistant) as client:
         yield client
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -89,3 +89,106 @@ def test_api_docs_are_served_without_a_cdn(server):
     schema = server.get("/openapi.json").json()
     assert {"/api/ask", "/api/search", "/api/notices", "/v1/chat/completions", "/healthz"} <= set(schema["paths"])
 
+
+
+# -- pages, headers, kiosk and admin ----------------------------------------------------------------------
+
+PARENT = "http://127.0.0.1:8123"
+
+
+@pytest.fixture(scope="module")
+def kiosk(real_assistant, real_index):
+    from .conftest import serving, variant
+
+    a = variant(real_assistant, real_index, kiosk=True, rate_per_minute=3, frame_ancestors=PARENT,
+                cors_origins="http://intranet.example", admin_token="would-be-ignored")
+    with serving(a) as client:
+        yield client
+
+
+def _config(client, path: str) -> dict:
+    return client.get(path.rstrip("/") + "/config").json()
+
+
+def test_security_headers_on_pages_and_api(server):
+    for path in ("/", "/api/notices", "/healthz", "/docs"):
+        h = server.get(path).headers
+        assert h["x-content-type-options"] == "nosniff" and h["referrer-policy"] == "no-referrer", path
+        csp = h["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'self'" in csp and "img-src 'self' data:" in csp
+        assert h["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_embed_page_may_be_framed_only_by_configured_origins(server, kiosk):
+    assert server.get("/embed", follow_redirects=False).headers["location"] == "/embed/"
+    default = server.get("/embed/")
+    assert default.status_code == 200 and "x-frame-options" not in default.headers
+    assert default.headers["content-security-policy"].endswith("frame-ancestors 'self'")
+    allowed = kiosk.get("/embed/").headers["content-security-policy"]
+    assert allowed.endswith(f"frame-ancestors 'self' {PARENT}")
+
+
+def test_cors_only_for_configured_origins(kiosk):
+    pre = {"access-control-request-method": "POST", "access-control-request-headers": "content-type"}
+    ok = kiosk.options("/api/ask", headers={"origin": "http://intranet.example", **pre})
+    assert ok.headers.get("access-control-allow-origin") == "http://intranet.example"
+    other = kiosk.options("/api/ask", headers={"origin": "http://evil.example", **pre})
+    assert other.headers.get("access-control-allow-origin") is None
+
+
+def test_kiosk_has_no_admin_no_uploads_and_only_chat_endpoints(kiosk):
+    r = kiosk.post("/api/notices", files={"files": ("a.txt", "一、内容".encode())}, headers={
+        "authorization": "Bearer would-be-ignored"})
+    assert r.status_code == 403 and "kiosk" in r.json()["error"]
+    for path in ("/gradio_api/upload", "/embed/gradio_api/upload"):
+        assert kiosk.post(path, files={"files": ("a.txt", b"x")}).status_code == 403
+    config = _config(kiosk, "/")
+    types = {c["type"] for c in config["components"]}
+    assert "file" not in types and "dropdown" not in types and "tabs" not in types
+    assert {d["api_visibility"] for d in config["dependencies"]} == {"private"}
+    assert len(config["dependencies"]) <= 8  # ask (box, button, suggestions) and reset; nothing else
+    assert "/gradio_api/upload" not in kiosk.get("/openapi.json").text
+
+
+def test_kiosk_rate_limit_is_a_polite_429(kiosk):
+    codes = [kiosk.post("/api/ask", json={"question": "花都区新增了多少学位？"}).status_code for _ in range(4)]
+    assert codes[:3] == [200, 200, 200] and codes[3] == 429
+    r = kiosk.post("/api/ask", json={"question": "花都区新增了多少学位？"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and "try again" in r.json()["error"]
+
+
+def test_kiosk_question_length_limit(kiosk):
+    r = kiosk.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "问" * 201}]})
+    assert r.status_code in (422, 429)  # the rate limit may already apply; either way nothing is answered
+
+
+def test_staff_page_has_admin_only_with_a_token(server, real_assistant, real_index):
+    from .conftest import serving, variant
+
+    assert "file" not in {c["type"] for c in _config(server, "/")["components"]}
+    assert server.post("/api/notices", files={"files": ("a.txt", b"x")}).status_code == 403
+    with serving(variant(real_assistant, real_index, admin_token="t0ken")) as admin:
+        assert "file" in {c["type"] for c in _config(admin, "/")["components"]}
+        assert admin.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 200
+
+
+def test_adding_notices_over_http(tmp_path, corpus_copy):
+    from assistant.embeddings import HashingEmbedder
+
+    from .conftest import make_assistant, serving
+
+    a = make_assistant(tmp_path / "index", corpus_copy, HashingEmbedder(128), embedder="hash:128",
+                       admin_token="t0ken")
+    a.build_index()
+    notice = "关于开展夜间集市试点的通知\n\n一、试点安排\n（一）首批在3个街道开设夜间集市。\n".encode()
+    with serving(a) as client:
+        files = [("files", ("夜市.txt", notice)), ("files", ("empty.txt", b""))]
+        assert client.post("/api/notices", files=files).status_code == 401
+        assert client.post("/api/notices", files=files, headers={"authorization": "Bearer nope"}).status_code == 401
+        r = client.post("/api/notices", files=files, headers={"authorization": "Bearer t0ken"})
+        assert r.status_code == 200
+        body = r.json()
+        assert [f["status"] for f in body["files"]] == ["added", "rejected"] and body["index"]["notices"] == 6
+        titles = [n["title"] for n in client.get("/api/notices").json()["notices"]]
+        assert "关于开展夜间集市试点的通知" in titles
+        assert client.get("/healthz").json()["notices"] == 6
