@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 import uuid
 from typing import Any
@@ -85,6 +87,21 @@ def content_security_policy(frame_ancestors: str) -> str:
             f"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}")
 
 
+class RedactToken(logging.Filter):
+    """Keep the admin token out of every log line (say a client puts it in a URL)."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token in str(record.msg):
+            record.msg = str(record.msg).replace(self.token, "***")
+        if isinstance(record.args, tuple) and any(self.token in str(a) for a in record.args):
+            record.args = tuple(str(a).replace(self.token, "***") if self.token in str(a) else a for a in record.args)
+        return True
+
+
 def _is_embed(path: str) -> bool:
     return path == EMBED_PATH or path.startswith(EMBED_PATH + "/")
 
@@ -95,6 +112,10 @@ def _security(app: FastAPI, assistant: Assistant) -> None:
     embed_csp = content_security_policy(" ".join(dict.fromkeys(["'self'", *s.origins("frame_ancestors")])))
     page_csp = content_security_policy("'self'")
     uploads_allowed = bool(s.admin_token) and not s.kiosk
+    if s.admin_token:
+        redact = RedactToken(s.admin_token.get_secret_value())
+        for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "fastapi"):
+            logging.getLogger(name).addFilter(redact)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -112,12 +133,60 @@ def _security(app: FastAPI, assistant: Assistant) -> None:
             response.headers["X-Frame-Options"] = "SAMEORIGIN"
         return response
 
+    app.add_middleware(BodyLimit, default=MAX_BODY, uploads=int(s.max_upload_mb * 1024 * 1024))
     origins = s.origins("cors_origins")
     if origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"], max_age=600)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: refuse request bodies over a limit (413), whether announced or streamed."""
+
+    def __init__(self, app, default: int, uploads: int):
+        self.app, self.default, self.uploads = app, default, uploads
+
+    def limit_for(self, path: str) -> int:
+        return self.uploads if path == "/api/notices" or path.endswith("/gradio_api/upload") else self.default
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.limit_for(scope["path"])
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await self._refuse(send, limit)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send, limit)
+
+    @staticmethod
+    async def _refuse(send, limit: int) -> None:
+        body = json.dumps({"error": f"request body too large (limit {limit // 1024} KB)"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+MAX_BODY = 1024 * 1024  # questions, histories and Gradio events; uploads have their own limit
 
 
 def _client(request: Request) -> str:
@@ -293,4 +362,12 @@ def serve(host: str = "127.0.0.1", port: int = 7860, assistant: Assistant | None
     prepare_index(assistant)
     mode = "kiosk" if assistant.settings.kiosk else "staff"
     print(f"serving the {mode} page at http://{host}:{port}/ (embed: /embed, API docs: /docs)", flush=True)
-    uvicorn.run(build_server_app(assistant), host=host, port=port, log_level="info")
+    server = uvicorn.Server(uvicorn.Config(build_server_app(assistant), host=host, port=port, log_level="info"))
+
+    def warm_up() -> None:  # once the port is open: the first query's lazy loads and the suggested questions
+        while not server.started and not server.should_exit:
+            time.sleep(0.1)
+        assistant.suggestions()
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    server.run()

@@ -33,6 +33,7 @@ class Assistant:
         self._searcher: HybridSearcher | None = None
         self._chat = None
         self._lock = threading.Lock()
+        self._suggest_lock = threading.Lock()
 
     # -- components (lazy) ------------------------------------------------------------
     @property
@@ -204,18 +205,22 @@ class Assistant:
     def suggestions(self, n: int = 4) -> list[str]:
         """Questions drawn from the corpus that the assistant answers (cached per index version)."""
         idx = self.index
-        if idx.extra.get("suggestions") is None:
-            found: list[str] = []
-            for question in _candidate_questions(list(idx.notices.values())):
-                if len(found) >= n:
-                    break
-                try:
-                    if self.ask(question).answered:
-                        found.append(question)
-                except AssistantError:
-                    continue
-            idx.extra["suggestions"] = found
+        with self._suggest_lock:
+            if idx.extra.get("suggestions") is None:
+                idx.extra["suggestions"] = self._find_suggestions(idx, n)
         return list(idx.extra["suggestions"])
+
+    def _find_suggestions(self, idx: LoadedIndex, n: int) -> list[str]:
+        found: list[str] = []
+        for question in _candidate_questions(list(idx.notices.values())):
+            if len(found) >= n:
+                break
+            try:
+                if self.ask(question).answered:
+                    found.append(question)
+            except AssistantError:
+                continue
+        return found
 
     # -- notices ----------------------------------------------------------------------
     def find_notice_file(self, notice_id: str) -> Path | None:

@@ -89,12 +89,14 @@ class EmbeddingCache:
         keys_path, vec_path = self.dir / "keys.json", self.dir / "vectors.npy"
         if keys_path.exists() and vec_path.exists():
             try:
-                keys = json.loads(keys_path.read_text(encoding="utf-8"))
+                meta = json.loads(keys_path.read_text(encoding="utf-8"))
+                keys = meta["keys"] if isinstance(meta, dict) else meta
+                intact = not isinstance(meta, dict) or sha256_file(vec_path) == meta.get("sha256")
                 vecs = np.load(vec_path, allow_pickle=False)
-                if vecs.shape == (len(keys), dim):
+                if intact and vecs.shape == (len(keys), dim):
                     self._vectors = dict(zip(keys, vecs))
-            except (OSError, ValueError):
-                self._vectors = {}  # a damaged cache only costs time
+            except (OSError, ValueError, KeyError, TypeError):
+                self._vectors = {}  # a damaged cache only costs time: everything is embedded again
 
     @staticmethod
     def key(text: str) -> str:
@@ -112,8 +114,9 @@ class EmbeddingCache:
         vecs = np.stack([v for _, v in items]) if items else np.zeros((0, self.dim), np.float32)
         tmp = self.dir / f"vectors.{uuid.uuid4().hex[:8]}.tmp.npy"
         np.save(tmp, vecs, allow_pickle=False)
+        digest = sha256_file(tmp)
         os.replace(tmp, self.dir / "vectors.npy")
-        _write_json(self.dir / "keys.json", [k for k, _ in items])
+        _write_json(self.dir / "keys.json", {"keys": [k for k, _ in items], "sha256": digest})
 
 
 @dataclass

@@ -34,6 +34,7 @@ PLACEHOLDER = "例如：海安市对涉企检查做了哪些整改？"
 EMPTY_CHAT = "<div class='na-conv na-empty'><p>请输入问题。回答只来自已发布的通知，每条都注明出处；点 [n] 可查看原文。</p></div>"
 EMPTY_PANEL = "<p class='na-hint'>回答中的 [n] 对应这里的条文，点击可在原文中查看。</p>"
 RATE_ZH = "提问太频繁了，请稍等一会儿再问。"
+SUGGESTIONS = 4
 
 CSS = """
 .na-conv{display:flex;flex-direction:column;gap:10px;max-height:62vh;overflow-y:auto;padding:4px}
@@ -332,7 +333,8 @@ def files_table(report) -> str:
 # -- pages -----------------------------------------------------------------------------------------------
 
 
-def _chat_block(assistant: Assistant, service: ChatService, variant: str, scope: gr.Dropdown | None):
+def _chat_block(demo: gr.Blocks, assistant: Assistant, service: ChatService, variant: str,
+                scope: gr.Dropdown | None):
     """The conversation, the question box, suggestions and the citation panel; returns the components."""
     compact = variant == "embed"
     with gr.Row(equal_height=False):
@@ -342,11 +344,11 @@ def _chat_block(assistant: Assistant, service: ChatService, variant: str, scope:
                 box = gr.Textbox(show_label=False, placeholder=PLACEHOLDER, scale=4, lines=1,
                                  max_length=service.question_limit, elem_id="na-box", min_width=200)
                 send = gr.Button("提问", variant="primary", scale=1, elem_id="na-send", min_width=80)
-            suggestions = [] if compact else assistant.suggestions()
             buttons = []
-            if suggestions:
+            if not compact:  # filled when the page loads (computed once per index version, off the start-up path)
                 with gr.Row(elem_id="na-suggest"):
-                    buttons = [gr.Button(q, size="sm", variant="secondary", min_width=160) for q in suggestions]
+                    buttons = [gr.Button("", size="sm", variant="secondary", min_width=160, visible=False)
+                               for _ in range(SUGGESTIONS)]
             reset = gr.Button("新对话" if variant != "staff" else "清空对话", elem_id="na-reset", size="sm")
         with gr.Column(scale=2, min_width=280):
             gr.Markdown("#### 出处")
@@ -365,6 +367,13 @@ def _chat_block(assistant: Assistant, service: ChatService, variant: str, scope:
         b.click(run, [b, turns] + ([scope] if scope is not None else []), outputs,
                 api_visibility=visibility, concurrency_limit=None)
     reset.click(lambda: (EMPTY_CHAT, EMPTY_PANEL, [], ""), None, outputs, api_visibility="private", queue=False)
+    if buttons:
+        def fill():
+            found = assistant.suggestions(SUGGESTIONS)
+            return [gr.update(value=q, visible=True) for q in found] + [gr.update(visible=False)] * (
+                SUGGESTIONS - len(found))
+
+        demo.load(fill, None, buttons, api_visibility="private")
     return conv, panel, turns, box, run, outputs
 
 
@@ -375,23 +384,23 @@ def build_ui(assistant: Assistant, variant: str = "staff", gate: Gate | None = N
     title = "通知问答" if variant != "staff" else "通知问答助手"
     with gr.Blocks(title=title, analytics_enabled=False, fill_width=True, elem_classes=[f"na-{variant}"]) as demo:
         if variant == "embed":
-            _chat_block(assistant, service, variant, None)
+            _chat_block(demo, assistant, service, variant, None)
             return demo
         with gr.Column(elem_classes=["na-page"] if variant == "kiosk" else []):
             gr.Markdown(f"## {title}\n回答只来自已发布的通知，每条都注明出处（通知标题、日期和条款）。")
             if variant == "kiosk":
-                _chat_block(assistant, service, variant, None)
+                _chat_block(demo, assistant, service, variant, None)
                 return demo
-            _staff_tabs(assistant, service)
+            _staff_tabs(demo, assistant, service)
     return demo
 
 
-def _staff_tabs(assistant: Assistant, service: ChatService) -> None:
+def _staff_tabs(demo: gr.Blocks, assistant: Assistant, service: ChatService) -> None:
     choices = _choices(assistant)
     with gr.Tabs() as tabs:
         with gr.Tab("问答", id="chat"):
             scope = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")
-            _, _, turns, _, run, chat_outputs = _chat_block(assistant, service, "staff", scope)
+            _, _, turns, _, run, chat_outputs = _chat_block(demo, assistant, service, "staff", scope)
         with gr.Tab("检索", id="search"):
             query = gr.Textbox(label="检索词", placeholder="例如：新增学位")
             scope_s = gr.Dropdown(choices=choices, multiselect=True, label="限定通知（不选则检索全部）")
@@ -485,15 +494,29 @@ def page_js(variant: str, settings) -> str | None:
 
 
 def prepare_index(assistant: Assistant) -> None:
-    """Build a missing index (or a stale one, unless NA_REBUILD_ON_START=0), logging to stderr."""
+    """Build a missing index (or a stale one, unless NA_REBUILD_ON_START=0) and load it, logging to stderr.
+
+    A corrupted or mismatched index is never served: it is reported and rebuilt from the corpus.
+    """
+    from .errors import IndexMismatch
+
     status = assistant.index_status()
     if not status["built"] or (status["stale"] and assistant.settings.rebuild_on_start):
-        print(f"building the index from {assistant.settings.corpus_dir}/ ...", file=sys.stderr, flush=True)
-        report = assistant.build_index(progress=lambda done, total: print(
-            f"  embedded {done}/{total}", file=sys.stderr, flush=True) if done == total or done % 320 == 0 else None)
-        for f in report.failed:
-            print(f"skipped {f.path}: {f.message}", file=sys.stderr)
-        print(f"index ready: {report.notices} notices, {report.chunks} chunks", file=sys.stderr, flush=True)
+        _build(assistant, f"building the index from {assistant.settings.corpus_dir}/ ...")
     elif status["stale"]:
         print(f"note: serving an index older than the corpus ({', '.join(status['stale'])})", file=sys.stderr)
-    assistant.index  # load (and verify) before the port opens
+    try:
+        assistant.index  # load (and verify) before the port opens
+    except IndexMismatch as exc:
+        print(f"refusing the index on disk: {exc.message}", file=sys.stderr, flush=True)
+        _build(assistant, f"rebuilding the index from {assistant.settings.corpus_dir}/ ...")
+        assistant.index
+
+
+def _build(assistant: Assistant, what: str) -> None:
+    print(what, file=sys.stderr, flush=True)
+    report = assistant.build_index(progress=lambda done, total: print(
+        f"  embedded {done}/{total}", file=sys.stderr, flush=True) if done == total or done % 320 == 0 else None)
+    for f in report.failed:
+        print(f"skipped {f.path}: {f.message}", file=sys.stderr)
+    print(f"index ready: {report.notices} notices, {report.chunks} chunks", file=sys.stderr, flush=True)

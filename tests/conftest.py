@@ -63,7 +63,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(assistant: Assistant, port: int | None = None):
+def serving(assistant: Assistant, port: int | None = None, log_level: str = "warning"):
     """The real app (API + Gradio) served by uvicorn on a loopback port; yields an httpx client."""
     import httpx
     import uvicorn
@@ -72,7 +72,7 @@ def serving(assistant: Assistant, port: int | None = None):
 
     port = port or free_port()
     srv = uvicorn.Server(uvicorn.Config(build_server_app(assistant), host="127.0.0.1", port=port,
-                                        log_level="warning"))
+                                        log_level=log_level))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.time() + 60
