@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,9 @@ class Assistant:
         self._chat = None
         self._lock = threading.Lock()
         self._suggest_lock = threading.Lock()
+        self._switching = threading.Lock()
+        self._checked = time.monotonic()
+        self._refused: str | None = None
 
     # -- components (lazy) ------------------------------------------------------------
     @property
@@ -52,7 +57,38 @@ class Assistant:
             with self._lock:
                 if self._searcher is None:
                     self._searcher = self._open_searcher()
+        else:
+            self._follow_current()
         return self._searcher
+
+    RECHECK_SECONDS = 2.0
+
+    def _follow_current(self) -> None:
+        """Switch, in the background, to a version another process made current (e.g. `notice-assistant index`).
+
+        Readers keep the loaded version until the new one is loaded and verified; a broken new
+        version is reported once and the old one keeps serving.
+        """
+        now = time.monotonic()
+        if now - self._checked < self.RECHECK_SECONDS or self._switching.locked():
+            return
+        self._checked = now
+        try:
+            name = (Path(self.settings.index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return
+        if not name or name == self._searcher.index.version or name == self._refused:
+            return
+
+        def switch() -> None:
+            with self._switching:
+                try:
+                    self._searcher = self._open_searcher()
+                except AssistantError as exc:
+                    self._refused = name
+                    print(f"not switching to index {name}: {exc.message}", file=sys.stderr, flush=True)
+
+        threading.Thread(target=switch, name="index-switch", daemon=True).start()
 
     def _open_searcher(self) -> HybridSearcher:
         s = self.settings

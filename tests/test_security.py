@@ -187,3 +187,38 @@ def test_readers_keep_answering_during_a_rebuild_and_then_switch(tmp_path, corpu
     assert answered_during >= 5  # readers were served while the new version was being built
     assert a.index.version != before and any(n.startswith("夜市") for n in a.index.notices)
     assert a.search("夜间集市", k=1)[0].chunk.notice_id.startswith("夜市")
+
+
+def _wait_for(cond, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_app_follows_an_index_built_by_another_process_but_never_a_broken_one(hash_assistant, capsys):
+    s = hash_assistant.settings
+    hash_assistant.RECHECK_SECONDS = 0.0
+    first = hash_assistant.index.version
+    (s.corpus_dir / "夜市.txt").write_text(INJECTION, encoding="utf-8")
+    other = make_assistant(s.index_dir, s.corpus_dir, HashingEmbedder(128), embedder="hash:128", dense_weight=0.5)
+    other.build_index()  # a separate writer, as `notice-assistant index` would be
+    assert _wait_for(lambda: hash_assistant.search("新增学位", k=1) and hash_assistant.index.version != first)
+    second = hash_assistant.index.version
+    assert "夜市" in hash_assistant.index.notices
+
+    (s.corpus_dir / "夜市.txt").unlink()
+    other.build_index()
+    broken = current_dir(s.index_dir) / "chunks.jsonl"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("学位", "学问", 1), encoding="utf-8")
+    err = []
+
+    def refused() -> bool:
+        assert hash_assistant.search("新增学位", k=1)  # readers keep being answered meanwhile
+        err.append(capsys.readouterr().err)
+        return "not switching" in "".join(err)
+
+    assert _wait_for(refused)
+    assert "corrupted" in "".join(err) and hash_assistant.index.version == second  # the corrupted version is refused; the old one serves
