@@ -12,9 +12,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import LoadError
+from .sandbox import run_isolated
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# PDF and DOCX are parsed in a child process (see sandbox.py) with these limits; load_text's
+# ``timeout`` / ``memory_mb`` override them per call. Measured peak address space of the child:
+# ~41 MB for a one-page PDF or DOCX, ~73 MB for a 2000-page PDF (8 s of parsing); 1 GB leaves
+# room for any real notice while a bomb cannot take the machine's memory.
+PARSE_TIMEOUT = 30.0  # wall-clock seconds, child start included
+PARSE_MEMORY_MB = 1024  # RLIMIT_AS of the child
+_MAX_TEXT_FACTOR = 4  # extracted text (UTF-8) may be at most this many times max_bytes
 
 # UTF-32 LE comes before UTF-16 LE: its BOM starts with the UTF-16 LE one.
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -173,6 +181,8 @@ def _docx_text(data: bytes, name: str, max_bytes: int) -> str:
     _check_zip(data, name, max_bytes)
     try:
         document = docx.Document(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - python-docx raises many types for a broken package
         raise LoadError(name, f"not a valid .docx ({_short(exc)})") from None
     lines: list[str] = []
@@ -201,7 +211,7 @@ def _pdf_text(data: bytes, name: str) -> str:
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError(name, "encrypted PDF")
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
-    except LoadError:
+    except (LoadError, MemoryError):
         raise
     except DependencyError:
         raise LoadError(name, "encrypted PDF (decrypting it needs the 'cryptography' package)") from None
@@ -210,8 +220,18 @@ def _pdf_text(data: bytes, name: str) -> str:
     return _finish(text, name, "no text layer (scanned?)")
 
 
-def load_text(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """Read one notice file as plain text; every failure is a one-line LoadError naming the file."""
+def load_text(
+    path: str | os.PathLike[str],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    *,
+    timeout: float | None = None,
+    memory_mb: int | None = None,
+) -> str:
+    """Read one notice file as plain text; every failure is a one-line LoadError naming the file.
+
+    .docx and .pdf are parsed in a child process limited to ``timeout`` seconds and ``memory_mb``
+    of address space (defaults: PARSE_TIMEOUT, PARSE_MEMORY_MB); other formats are parsed here.
+    """
     p = Path(path)
     name = _label(p)
     try:
@@ -239,10 +259,17 @@ def load_text(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) 
     try:
         if suffix in (".html", ".htm"):
             text = _html_text(data, name)
-        elif suffix == ".docx":
-            text = _docx_text(data, name, max_bytes)
-        elif suffix == ".pdf":
-            text = _pdf_text(data, name)
+        elif suffix in (".docx", ".pdf"):
+            worker, args = (_docx_text, (name, max_bytes)) if suffix == ".docx" else (_pdf_text, (name,))
+            text = run_isolated(
+                worker,
+                data,
+                *args,
+                name=name,
+                timeout=PARSE_TIMEOUT if timeout is None else timeout,
+                memory_mb=PARSE_MEMORY_MB if memory_mb is None else memory_mb,
+                max_output=_MAX_TEXT_FACTOR * max_bytes + 64 * 1024,
+            )
         else:
             text = decode_bytes(data, name)
         return _finish(text, name)

@@ -6,7 +6,10 @@ import codecs
 import io
 import random
 import re
+import time
 import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import docx
@@ -15,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
+from assistant import loaders
 from assistant.errors import LoadError
 from assistant.loaders import (
     DEFAULT_MAX_BYTES,
@@ -23,6 +27,7 @@ from assistant.loaders import (
     iter_notice_files,
     load_text,
 )
+from tests.test_sandbox import child_pids
 
 NOTICE = Path(__file__).resolve().parents[1] / "corpus" / "000_c24e77d8f08ba7b8.txt"
 TEXT = NOTICE.read_text(encoding="utf-8")
@@ -34,7 +39,15 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
-def load_error(path: Path, **kwargs: int) -> LoadError:
+@pytest.fixture(autouse=True)
+def no_leftover_children() -> Iterator[None]:
+    """PDF and DOCX are parsed in a child process; none may outlive a load_text call."""
+    assert child_pids() == []
+    yield
+    assert child_pids() == []
+
+
+def load_error(path: Path, **kwargs: float) -> LoadError:
     """Load ``path`` expecting a one-line LoadError that names the file."""
     with pytest.raises(LoadError) as info:
         load_text(path, **kwargs)
@@ -46,15 +59,23 @@ def load_error(path: Path, **kwargs: int) -> LoadError:
 
 
 def minimal_pdf(text: str) -> bytes:
-    """A one-page PDF with a Helvetica text object, offsets computed so the xref table is exact."""
-    content = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
+    """A one-page PDF with a Helvetica text object."""
+    return pdf_page(f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode("ascii"))
+
+
+def pdf_page(content: bytes, flate: bool = False) -> bytes:
+    """A one-page PDF with this content stream, offsets computed so the xref table is exact."""
+    stream = b"<< /Length %d >>" % len(content)
+    if flate:
+        content = zlib.compress(content, 9)
+        stream = b"<< /Length %d /Filter /FlateDecode >>" % len(content)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
         b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        stream + b"\nstream\n" + content + b"\nendstream",
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -302,6 +323,53 @@ def test_pdf_encrypted(tmp_path: Path) -> None:
     assert load_error(write(tmp_path / "locked.pdf", encrypted_pdf("secret"))).reason == "encrypted PDF"
     # Owner password only (common for official PDFs): opens with the empty user password.
     assert load_text(write(tmp_path / "restricted.pdf", encrypted_pdf(""))) == "Hello notice"
+
+
+# -- isolation: PDF and DOCX are parsed in a child process with time and memory limits -------------
+
+
+@pytest.fixture(scope="module")
+def token_flood() -> bytes:
+    """A 94 KB PDF whose content stream inflates to 64 MB of text operators: seconds of CPU, GBs of objects."""
+    return pdf_page(b"BT /F1 1 Tf " + b"(ab) Tj " * 8_000_000 + b"ET", flate=True)
+
+
+def small_docx(path: Path) -> Path:
+    document = docx.Document()
+    document.add_paragraph("关于做好防汛工作的通知")
+    document.save(str(path))
+    return path
+
+
+def test_normal_files_parse_within_tight_limits(tmp_path: Path) -> None:
+    pdf = write(tmp_path / "notice.pdf", minimal_pdf("Hello notice"))
+    assert load_text(pdf, timeout=10, memory_mb=256) == "Hello notice"
+    assert load_text(small_docx(tmp_path / "notice.docx"), timeout=10, memory_mb=256) == "关于做好防汛工作的通知"
+
+
+def test_slow_pdf_is_killed_at_the_timeout(tmp_path: Path, token_flood: bytes) -> None:
+    path = write(tmp_path / "flood.pdf", token_flood)
+    start = time.monotonic()
+    assert load_error(path, timeout=1).reason == "took longer than 1 s to parse (gave up)"
+    assert time.monotonic() - start < 5
+    assert load_text(write(tmp_path / "next.pdf", minimal_pdf("Still serving"))) == "Still serving"
+
+
+def test_memory_hungry_pdf_hits_the_module_default_limit(
+    tmp_path: Path, token_flood: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loaders, "PARSE_MEMORY_MB", 150)
+    path = write(tmp_path / "flood.pdf", token_flood)
+    assert load_error(path).reason == "parser ran out of memory (limit 150 MB)"
+    assert load_text(write(tmp_path / "next.pdf", minimal_pdf("Enough for a normal file"))) == "Enough for a normal file"
+
+
+def test_parse_limits_do_not_apply_to_plain_formats(tmp_path: Path) -> None:
+    """Text, Markdown and HTML are parsed in-process: limits no child could meet do not matter."""
+    for name, data in (("a.txt", b"plain"), ("a.md", b"# plain"), ("a.html", b"<p>plain</p>")):
+        assert "plain" in load_text(write(tmp_path / name, data), timeout=1e-9, memory_mb=1)
+    with pytest.raises(LoadError, match="took longer than 1e-09 s"):
+        load_text(write(tmp_path / "a.pdf", minimal_pdf("x")), timeout=1e-9)
 
 
 # -- directories ----------------------------------------------------------------------------------
