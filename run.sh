@@ -50,7 +50,11 @@ setup
 case "$what" in
     setup) ;;
     app) exec .venv/bin/python app.py "$@" ;;
-    test) ensure_browser; exec .venv/bin/python -m pytest "$@" ;;
+    test)
+        ensure_browser
+        # The dependency audit runs with the whole suite (not when a subset of tests is named).
+        [ "$#" -eq 0 ] && .venv/bin/python .ci/audit.py
+        exec .venv/bin/python -m pytest "$@" ;;
     bench) exec .venv/bin/python benchmarks/bench.py "$@" ;;
     *) echo "usage: ./run.sh [app|test|bench|setup] [args...]" >&2; exit 2 ;;
 esac
