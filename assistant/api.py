@@ -350,7 +350,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, assistant: Assistant | None
     import uvicorn
 
     from .config import get_settings
-    from .ui import prepare_index
+    from .startup import prepare_index
+
+    # Gradio takes seconds to import; let that overlap with loading and verifying the index.
+    threading.Thread(target=lambda: __import__("gradio"), name="import-gradio", daemon=True).start()
 
     if assistant is None:
         settings = get_settings()

@@ -6,9 +6,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 
 from .embeddings import Embedder
 from .notices import Chunk
@@ -143,19 +140,11 @@ class HybridSearcher:
         ]
 
 
-class NoticeRetriever(BaseRetriever):
-    """LangChain retriever over :meth:`Assistant.search` (documents carry the citation metadata)."""
+def __getattr__(name: str):
+    # The LangChain adapter lives in its own module: importing langchain_core's retriever machinery
+    # (langsmith tracing) costs half a second that the server's start-up does not need.
+    if name == "NoticeRetriever":
+        from .lc_retriever import NoticeRetriever
 
-    assistant: Any
-    k: int = 5
-    filters: Filters | None = None
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        hits = self.assistant.search(query, k=self.k, filters=self.filters)
-        return [
-            Document(
-                page_content=h.chunk.text,
-                metadata=dict(h.to_dict(), notice_date=h.chunk.notice_date, citation=h.chunk.citation_label()),
-            )
-            for h in hits
-        ]
+        return NoticeRetriever
+    raise AttributeError(name)

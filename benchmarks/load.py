@@ -192,8 +192,10 @@ async def run(args) -> str:
         if rebuild is not None:
             done = rebuild.wait()
             took = time.monotonic() - rebuild_window[0]
-            time.sleep(3)
-            after = httpx.get(base + "/healthz").json()["version"]
+            after, deadline = before, time.time() + 15  # the server notices the new CURRENT within seconds
+            while after == before and time.time() < deadline:
+                after = httpx.get(base + "/healthz").json()["version"]
+                time.sleep(0.5)
             rebuild_note = (f"rebuild (empty embedding cache) exit {done}, {took:.0f} s; the server "
                             f"{'switched to the new version' if after != before else 'still serves the old version'}")
         during = [r for r in results if rebuild_window[0] <= r[0] < rebuild_window[1]]
