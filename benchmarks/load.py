@@ -182,8 +182,10 @@ async def run(args) -> str:
             await asyncio.sleep(args.rebuild_at)
             env = dict(os.environ, NA_CACHE_DIR=str(work / "empty-cache"), NA_CORPUS_DIR=str(ROOT / "corpus"))
             r0 = time.monotonic()
-            rebuild = subprocess.Popen([sys.executable, "-m", "assistant", "--index-dir", str(index_dir), "index"],
-                                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            rebuild = subprocess.Popen(
+                [sys.executable, "-m", "assistant", "--index-dir", str(index_dir), "index"], cwd=ROOT, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=(lambda: os.nice(args.rebuild_nice)) if args.rebuild_nice else None)
             while rebuild.poll() is None and time.monotonic() < until:
                 await asyncio.sleep(0.5)
             rebuild_window = (r0, time.monotonic())
@@ -196,7 +198,7 @@ async def run(args) -> str:
             while after == before and time.time() < deadline:
                 after = httpx.get(base + "/healthz").json()["version"]
                 time.sleep(0.5)
-            rebuild_note = (f"rebuild (empty embedding cache) exit {done}, {took:.0f} s; the server "
+            rebuild_note = (f"rebuild (empty embedding cache, nice {args.rebuild_nice}) exit {done}, {took:.0f} s; the server "
                             f"{'switched to the new version' if after != before else 'still serves the old version'}")
         during = [r for r in results if rebuild_window[0] <= r[0] < rebuild_window[1]]
         steady = [r for r in results if r[0] < rebuild_window[0]]
@@ -229,6 +231,8 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=120, help="seconds of asking (default 120)")
     p.add_argument("--rebuild-at", type=float, default=60, help="start an index rebuild after this many seconds "
                    "(default 60; negative: no rebuild)")
+    p.add_argument("--rebuild-nice", type=int, default=10, help="niceness of the rebuild process (default 10, as "
+                   "the README advises next to a live server; 0 = same priority as the server)")
     p.add_argument("--think", type=lambda s: tuple(float(x) for x in s.split(",")), default=(1.0, 3.0),
                    help="pause between a visitor's questions, min,max seconds (default 1,3)")
     p.add_argument("--out", type=Path, help="also write the table to this file")

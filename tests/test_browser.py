@@ -211,6 +211,38 @@ def test_embed_loads_in_an_iframe_of_an_allowed_origin_only(browser, kiosk_url, 
     blocked.context.close()
 
 
+def test_admin_adds_notices_from_the_page_with_per_file_results(browser, tmp_path, corpus_copy):
+    from assistant.embeddings import HashingEmbedder
+
+    from .conftest import make_assistant
+
+    a = make_assistant(tmp_path / "index", corpus_copy, HashingEmbedder(128), embedder="hash:128",
+                       dense_weight=0.5, admin_token="t0ken")
+    a.build_index()
+    good = tmp_path / "夜市.txt"
+    good.write_text("关于开展夜间集市试点的通知\n\n一、试点安排\n（一）首批在3个街道开设夜间集市。\n", encoding="utf-8")
+    empty = tmp_path / "空白.txt"
+    empty.write_bytes(b"")
+    with serving(a) as client:
+        page = open_page(browser, str(client.base_url) + "/")
+        ready(page)
+        page.get_by_role("tab", name="管理").click()
+        page.locator("input[type=file]").set_input_files([str(good), str(empty)])
+        page.get_by_label("管理口令").fill("wrong")
+        page.get_by_role("button", name="添加并重建索引").click()
+        page.get_by_text("管理口令不正确").wait_for(timeout=30_000)
+        assert not (corpus_copy / "夜市.txt").exists()
+        page.get_by_label("管理口令").fill("t0ken")
+        page.get_by_role("button", name="添加并重建索引").click()
+        page.locator(".na-files").wait_for(timeout=60_000)
+        table = page.locator(".na-files").inner_text()
+        assert "夜市.txt" in table and "已加入" in table and "空白.txt" in table and "文件是空的" in table
+        assert "索引已重建：6 份通知" in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
+        page.context.close()
+    assert (corpus_copy / "夜市.txt").is_file() and "夜市" in a.index.notices
+
+
 def test_no_request_leaves_the_machine():
     schemes = ("http", "https", "ws", "wss")
     hosts = {urlparse(u).hostname for u in REQUESTS if urlparse(u).scheme in schemes}

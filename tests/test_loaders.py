@@ -14,7 +14,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
@@ -426,3 +426,31 @@ def test_decode_bytes_round_trips_utf8_text(text: str) -> None:
             decode_bytes(text.encode("utf-8"))
     else:
         assert decode_bytes(text.encode("utf-8")) == expected
+
+
+def _docx_bytes() -> bytes:
+    document = docx.Document()
+    for line in ("关于测试的通知", "一、总体要求", "（一）按期完成。"):
+        document.add_paragraph(line)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+VALID_BINARIES = {".pdf": minimal_pdf("Hello notice " * 20), ".docx": _docx_bytes()}
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from(sorted(VALID_BINARIES)), st.floats(0, 1), st.lists(st.integers(0, 10**6), max_size=6))
+def test_truncated_or_damaged_pdf_and_docx_give_text_or_a_one_line_reason(tmp_path_factory, suffix, cut, flips):
+    data = bytearray(VALID_BINARIES[suffix][: max(1, int(len(VALID_BINARIES[suffix]) * cut))])
+    for f in flips:
+        data[f % len(data)] ^= 0x5A
+    path = write(tmp_path_factory.mktemp("fuzz") / f"damaged{suffix}", bytes(data))
+    try:
+        text = load_text(path)
+    except LoadError as error:
+        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+    else:
+        assert isinstance(text, str) and text.strip()
+    assert not child_pids()
