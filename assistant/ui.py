@@ -423,7 +423,9 @@ def _staff_tabs(demo: gr.Blocks, assistant: Assistant, service: ChatService) -> 
                 token = gr.Textbox(label="管理口令", type="password")
                 files = gr.File(label="通知文件", file_count="multiple", type="filepath",
                                 file_types=[".txt", ".md", ".html", ".htm", ".docx", ".pdf"])
-                add = gr.Button("添加并重建索引", variant="primary")
+                with gr.Row():
+                    add = gr.Button("添加并重建索引", variant="primary")
+                    rebuild = gr.Button("仅重建索引（通知目录中的文件有改动时）")
                 result = gr.HTML()
 
     def show_notice(nid: str | None):
@@ -469,7 +471,24 @@ def _staff_tabs(demo: gr.Blocks, assistant: Assistant, service: ChatService) -> 
             fresh = _choices(assistant)
             return files_table(report), *(gr.update(choices=fresh) for _ in range(3))
 
+        def rebuild_only(given: str, progress=gr.Progress()):
+            from .admin import reason_zh, token_ok
+
+            if not token_ok(given, assistant.settings.admin_token.get_secret_value()):
+                return "<p class='na-bad'>管理口令不正确。</p>", *(gr.skip(),) * 3
+            try:
+                report = assistant.build_index(progress=lambda d, t: progress((d, t), desc="嵌入条目"))
+            except AssistantError as exc:
+                return f"<p class='na-bad'>索引没有重建：{html.escape(zh_error(exc))}</p>", *(gr.skip(),) * 3
+            skipped = "".join(f"<li>{html.escape(f.path)}：{html.escape(reason_zh(f.message))}</li>"
+                              for f in report.failed)
+            fresh = _choices(assistant)
+            return (f"<p class='na-ok'>索引已重建：{report.notices} 份通知，{report.chunks} 条条目"
+                    f"（新嵌入 {report.embedded} 条）。</p>" + (f"<p>跳过的文件：</p><ul>{skipped}</ul>" if skipped else ""),
+                    *(gr.update(choices=fresh) for _ in range(3)))
+
         add.click(add_files, [token, files], [result, scope, scope_s, pick], api_visibility="private")
+        rebuild.click(rebuild_only, [token], [result, scope, scope_s, pick], api_visibility="private")
 
 
 def _hits_html(assistant: Assistant, query: str, notice_ids: list[str]) -> str:

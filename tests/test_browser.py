@@ -239,6 +239,10 @@ def test_admin_adds_notices_from_the_page_with_per_file_results(browser, tmp_pat
         assert "夜市.txt" in table and "已加入" in table and "空白.txt" in table and "文件是空的" in table
         assert "索引已重建：6 份通知" in page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
+        (corpus_copy / "坏.pdf").write_bytes(b"%PDF-1.4 broken")  # a file put in the corpus by hand
+        page.get_by_role("button", name="仅重建索引").click()
+        page.get_by_text("跳过的文件").wait_for(timeout=60_000)
+        assert "坏.pdf" in page.inner_text("body") and "不是有效的 PDF 文件" in page.inner_text("body")
         page.context.close()
     assert (corpus_copy / "夜市.txt").is_file() and "夜市" in a.index.notices
 
