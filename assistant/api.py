@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, File, Header, Query, Request, UploadFile
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from .assistant import Assistant
 from .errors import AssistantError
-from .limits import Busy, Gate
+from .limits import Busy, Gate, client_key
 from .retrieve import Filters
 
 MODEL_ID = "notice-assistant"
@@ -111,7 +112,7 @@ def _security(app: FastAPI, assistant: Assistant) -> None:
     s = assistant.settings
     embed_csp = content_security_policy(" ".join(dict.fromkeys(["'self'", *s.origins("frame_ancestors")])))
     page_csp = content_security_policy("'self'")
-    uploads_allowed = bool(s.admin_token) and not s.kiosk
+    uploads_allowed = s.admin_enabled
     if s.admin_token:
         redact = RedactToken(s.admin_token.get_secret_value())
         for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "fastapi"):
@@ -189,10 +190,6 @@ class _TooLarge(Exception):
 MAX_BODY = 1024 * 1024  # questions, histories and Gradio events; uploads have their own limit
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "local"
-
-
 def create_app(assistant: Assistant, gate: Gate | None = None) -> FastAPI:
     app = FastAPI(title="Notice Assistant API", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Answers from official notices with exact citations. Questions in plain Chinese.")
@@ -206,18 +203,19 @@ def create_app(assistant: Assistant, gate: Gate | None = None) -> FastAPI:
         headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
         return JSONResponse({"error": exc.message}, status_code=exc.http_status, headers=headers)
 
+    question_limit = settings.kiosk_question_chars if settings.kiosk else None
+
     def admit(request: Request) -> None:
-        client = _client(request)
+        client = client_key(request)
         if not gate.rate.allow(client):
             wait = gate.rate.retry_after(client)
             raise Refused(f"too many questions from this address; try again in {wait} s", 429, wait)
 
-    def limited_ask(question: str, history, filters=None):
-        limit = settings.kiosk_question_chars if settings.kiosk else None
-        assistant.check_question(question, limit)
+    @contextmanager
+    def slot():
         try:
             with gate.admission.slot():
-                return assistant.ask(question, history=history, filters=filters)
+                yield
         except Busy:
             raise Refused("the service is busy; try again in a few seconds", 503, 5) from None
 
@@ -230,8 +228,11 @@ def create_app(assistant: Assistant, gate: Gate | None = None) -> FastAPI:
     @app.post("/api/ask")
     def ask(req: AskRequest, request: Request) -> dict[str, Any]:
         admit(request)
+        assistant.check_question(req.question, question_limit)
         history = [t.model_dump() for t in req.history] if req.history else None
-        return _answer_json(limited_ask(req.question, history, Filters(tuple(req.notice_ids or ()))))
+        with slot():
+            return _answer_json(assistant.ask(req.question, history=history,
+                                              filters=Filters(tuple(req.notice_ids or ()))))
 
     @app.get("/api/search")
     def search(q: str = Query(..., min_length=1, max_length=2_000), k: int = Query(5, ge=1, le=50)) -> dict[str, Any]:
@@ -283,21 +284,19 @@ def create_app(assistant: Assistant, gate: Gate | None = None) -> FastAPI:
             raise AssistantError("the last message must come from the user")
         question, history = turns[-1]["content"], turns[:-1] or None
         base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "created": int(time.time()), "model": MODEL_ID}
+        assistant.check_question(question, question_limit)
         if not req.stream:
-            reply = limited_ask(question, history)
+            with slot():
+                reply = assistant.ask(question, history=history)
             message = {"role": "assistant", "content": _chat_content(reply)}
             return dict(base, object="chat.completion",
                         choices=[{"index": 0, "message": message, "finish_reason": "stop"}],
                         citations=[c.to_dict() for c in reply.citations], answered=reply.answered,
                         usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
 
-        assistant.check_question(question, settings.kiosk_question_chars if settings.kiosk else None)
         events = assistant.ask_stream(question, history=history)
-        try:
-            with gate.admission.slot():  # retrieval and checks happen before the first event
-                first = next(events)
-        except Busy:
-            raise Refused("the service is busy; try again in a few seconds", 503, 5) from None
+        with slot():  # retrieval and checks happen before the first event
+            first = next(events)
 
         def sse():
             def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:

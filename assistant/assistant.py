@@ -23,7 +23,7 @@ from .indexer import BuildReport, Progress, build_index, stale_sources
 from .notices import Notice, Section
 from .parse import parse_file
 from .retrieve import Filters, Hit, HybridSearcher
-from .store import LoadedIndex, load_index, read_manifest
+from .store import LoadedIndex, current_dir, load_index, read_manifest
 
 ASK_CANDIDATES = 8
 
@@ -73,10 +73,8 @@ class Assistant:
         if now - self._checked < self.RECHECK_SECONDS or self._switching.locked():
             return
         self._checked = now
-        try:
-            name = (Path(self.settings.index_dir) / "CURRENT").read_text(encoding="utf-8").strip()
-        except OSError:
-            return
+        current = current_dir(self.settings.index_dir)
+        name = current.name if current else None
         if not name or name == self._searcher.index.version or name == self._refused:
             return
 

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def admin_enabled(self) -> bool:
+        """Adding notices from the web: only with a token, never on a kiosk."""
+        return bool(self.admin_token) and not self.kiosk
+
+    @property
     def rate_limit(self) -> int:
         if self.rate_per_minute is not None:
             return self.rate_per_minute

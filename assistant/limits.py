@@ -11,6 +11,12 @@ from typing import Callable, Iterator
 BUSY_ZH = "现在提问的人比较多，请稍等片刻再问。"
 
 
+def client_key(request) -> str:
+    """The address a request came from (a Starlette or Gradio request), for per-client limits."""
+    client = getattr(request, "client", None)
+    return (client.host if client else None) or "local"
+
+
 class RateLimiter:
     """At most ``per_minute`` events per key in any 60-second window (0 = no limit)."""
 

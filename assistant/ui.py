@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import sys
 from typing import Any, Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -21,9 +20,8 @@ from .answer import Answer  # noqa: E402
 from .assistant import Assistant  # noqa: E402
 from .context import unit_context  # noqa: E402
 from .errors import AssistantError  # noqa: E402
-from .limits import BUSY_ZH, Busy, Gate  # noqa: E402
+from .limits import BUSY_ZH, Busy, Gate, client_key  # noqa: E402
 from .retrieve import Filters  # noqa: E402
-from .startup import prepare_index  # noqa: E402,F401 - re-exported
 
 VARIANTS = ("staff", "kiosk", "embed")
 
@@ -269,12 +267,6 @@ class ChatService:
         yield render_conversation(turns), render_panel(turns), turns, keep_text
 
 
-def _client(request: gr.Request | None) -> str:
-    if request is None or request.client is None:
-        return "local"
-    return request.client.host or "local"
-
-
 # -- outline and admin -----------------------------------------------------------------------------------
 
 
@@ -357,7 +349,7 @@ def _chat_block(demo: gr.Blocks, assistant: Assistant, service: ChatService, var
     turns = gr.State([])
 
     def run(question: str, state: list, picked: list | None = None, request: gr.Request = None):
-        yield from service.respond(question, state, picked, _client(request))
+        yield from service.respond(question, state, picked, client_key(request))
 
     inputs = [box, turns] + ([scope] if scope is not None else [])
     outputs = [conv, panel, turns, box]
@@ -416,7 +408,7 @@ def _staff_tabs(demo: gr.Blocks, assistant: Assistant, service: ChatService) -> 
                     sec = gr.Dropdown(choices=[], label="选择章节")
                     sec_text = gr.HTML()
                     ask_sec = gr.Button("就本节提问", variant="primary")
-        admin = bool(assistant.settings.admin_token) and not assistant.settings.kiosk
+        admin = assistant.settings.admin_enabled
         if admin:
             with gr.Tab("管理", id="admin"):
                 gr.Markdown("添加通知（txt、md、html、docx、pdf），然后重建索引。需要管理口令。")
@@ -448,7 +440,7 @@ def _staff_tabs(demo: gr.Blocks, assistant: Assistant, service: ChatService) -> 
         if s is None:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        for out in service.respond(section_question(s), state, [nid], _client(request)):
+        for out in service.respond(section_question(s), state, [nid], client_key(request)):
             yield (*out, [nid], gr.Tabs(selected="chat"))
 
     pick.change(show_notice, pick, [tree, sec, sec_text], api_visibility="undocumented")
@@ -456,36 +448,43 @@ def _staff_tabs(demo: gr.Blocks, assistant: Assistant, service: ChatService) -> 
     ask_sec.click(ask_about, [pick, sec, turns], [*chat_outputs, scope, tabs], api_visibility="undocumented",
                   concurrency_limit=None)
     if admin:
-        def add_files(given: str, paths: list[str] | None, progress=gr.Progress()):
-            from .admin import add_notices, token_ok
+        from .admin import add_notices, reason_zh, token_ok
 
-            if not token_ok(given, assistant.settings.admin_token.get_secret_value()):
-                return "<p class='na-bad'>管理口令不正确。</p>", *(gr.skip(),) * 3
+        denied = ("<p class='na-bad'>管理口令不正确。</p>", *(gr.skip(),) * 3)
+
+        def allowed(given: str) -> bool:
+            return token_ok(given, assistant.settings.admin_token.get_secret_value())
+
+        def done(body: str) -> tuple:
+            """The result, and every notice picker refreshed with the rebuilt index."""
+            fresh = _choices(assistant)
+            return body, *(gr.update(choices=fresh) for _ in range(3))
+
+        def embedding(progress: gr.Progress):
+            return lambda d, t: progress((d, t), desc="嵌入条目")
+
+        def add_files(given: str, paths: list[str] | None, progress=gr.Progress()):
+            if not allowed(given):
+                return denied
             if not paths:
                 return "<p class='na-bad'>请先选择文件。</p>", *(gr.skip(),) * 3
             uploads = []
             for p in paths:
                 with open(p, "rb") as f:
                     uploads.append((os.path.basename(p), f.read(assistant.settings.max_file_bytes + 1)))
-            report = add_notices(assistant, uploads, progress=lambda d, t: progress((d, t), desc="嵌入条目"))
-            fresh = _choices(assistant)
-            return files_table(report), *(gr.update(choices=fresh) for _ in range(3))
+            return done(files_table(add_notices(assistant, uploads, progress=embedding(progress))))
 
         def rebuild_only(given: str, progress=gr.Progress()):
-            from .admin import reason_zh, token_ok
-
-            if not token_ok(given, assistant.settings.admin_token.get_secret_value()):
-                return "<p class='na-bad'>管理口令不正确。</p>", *(gr.skip(),) * 3
+            if not allowed(given):
+                return denied
             try:
-                report = assistant.build_index(progress=lambda d, t: progress((d, t), desc="嵌入条目"))
+                report = assistant.build_index(progress=embedding(progress))
             except AssistantError as exc:
                 return f"<p class='na-bad'>索引没有重建：{html.escape(zh_error(exc))}</p>", *(gr.skip(),) * 3
             skipped = "".join(f"<li>{html.escape(f.path)}：{html.escape(reason_zh(f.message))}</li>"
                               for f in report.failed)
-            fresh = _choices(assistant)
-            return (f"<p class='na-ok'>索引已重建：{report.notices} 份通知，{report.chunks} 条条目"
-                    f"（新嵌入 {report.embedded} 条）。</p>" + (f"<p>跳过的文件：</p><ul>{skipped}</ul>" if skipped else ""),
-                    *(gr.update(choices=fresh) for _ in range(3)))
+            return done(f"<p class='na-ok'>索引已重建：{report.notices} 份通知，{report.chunks} 条条目"
+                        f"（新嵌入 {report.embedded} 条）。</p>" + (f"<p>跳过的文件：</p><ul>{skipped}</ul>" if skipped else ""))
 
         add.click(add_files, [token, files], [result, scope, scope_s, pick], api_visibility="private")
         rebuild.click(rebuild_only, [token], [result, scope, scope_s, pick], api_visibility="private")

@@ -9,7 +9,6 @@ import re
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import docx
@@ -27,7 +26,8 @@ from assistant.loaders import (
     iter_notice_files,
     load_text,
 )
-from tests.test_sandbox import child_pids
+# PDF and DOCX are parsed in a child process; none may outlive a load_text call (autouse fixture).
+from tests.test_sandbox import child_pids, no_leftover_children  # noqa: F401
 
 NOTICE = Path(__file__).resolve().parents[1] / "corpus" / "000_c24e77d8f08ba7b8.txt"
 TEXT = NOTICE.read_text(encoding="utf-8")
@@ -37,14 +37,6 @@ BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UT
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
-
-
-@pytest.fixture(autouse=True)
-def no_leftover_children() -> Iterator[None]:
-    """PDF and DOCX are parsed in a child process; none may outlive a load_text call."""
-    assert child_pids() == []
-    yield
-    assert child_pids() == []
 
 
 def load_error(path: Path, **kwargs: float) -> LoadError:

@@ -146,7 +146,7 @@ def test_prompt_injection_in_a_notice_is_only_data_generative(tmp_path, corpus_c
 
 
 def test_a_corrupted_index_is_refused_and_rebuilt_by_the_app(hash_assistant, capsys):
-    from assistant.ui import prepare_index
+    from assistant.startup import prepare_index
 
     s = hash_assistant.settings
     bad = current_dir(s.index_dir)
